@@ -1,0 +1,1 @@
+"""HTTP API: one FastAPI app mounting each context's router."""

@@ -1,0 +1,11 @@
+"""The list of context routers the app mounts: one line per context."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def all_routers() -> list[APIRouter]:
+    from newretail.tenancy.api import router as tenancy_router
+
+    return [tenancy_router]

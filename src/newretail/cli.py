@@ -1,0 +1,75 @@
+"""The ``newretail`` command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from newretail.core.runtime import Runtime
+from newretail.core.settings import get_settings
+
+app = typer.Typer(help="newretail: stores as warehouses, 30-minute delivery, app payments.", no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database", envvar="NEWRETAIL_DATABASE_URL", help="SQLAlchemy URL")
+]
+
+
+def _runtime(database: str | None) -> Runtime:
+    settings = get_settings()
+    if database:
+        settings = settings.model_copy(update={"database_url": database})
+    return Runtime.from_settings(settings)
+
+
+@app.command()
+def migrate(database: DatabaseOption = None) -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    from newretail.migrate import upgrade
+
+    runtime = _runtime(database)
+    upgrade(runtime.engine)
+    console.print(f"[green]schema is up to date[/green] on {runtime.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def seed(database: DatabaseOption = None, random_seed: int = typer.Option(42, "--seed")) -> None:
+    """Load the demo city: a retailer, three stores, staff, customers, catalog and stock."""
+    from newretail.migrate import upgrade
+    from newretail.seed import DEMO_PASSWORD, AlreadySeeded, seed_demo
+
+    runtime = _runtime(database)
+    upgrade(runtime.engine)
+    try:
+        city = seed_demo(runtime, seed=random_seed)
+    except AlreadySeeded as exc:
+        err_console.print(f"[yellow]{exc}[/yellow]; nothing changed")
+        raise typer.Exit(code=0) from exc
+    console.print(f"[green]seeded[/green] tenant 'freshmart' with {len(city.stores)} stores")
+    for role, email in city.logins.items():
+        console.print(f"  {role:14} {email} / {DEMO_PASSWORD}")
+
+
+@app.command()
+def serve(
+    database: DatabaseOption = None,
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+) -> None:
+    """Serve the API and web app."""
+    import uvicorn
+
+    from newretail.api.app import create_app
+    from newretail.migrate import upgrade
+
+    runtime = _runtime(database)
+    upgrade(runtime.engine)
+    uvicorn.run(create_app(runtime), host=host, port=port)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Shared kernel: clock, money, ids, geo, errors, settings, database, unit of work, messaging."""

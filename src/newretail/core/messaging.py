@@ -1,0 +1,122 @@
+"""Domain events, the transactional outbox and the in-process message bus.
+
+A service appends events to its unit of work; the unit of work writes them to the ``outbox`` table
+in the same transaction as the state change, so an event exists if and only if the change does.
+After commit the bus hands them to in-process handlers and marks them published; anything left
+unpublished (a handler crashed, the process died) is picked up by :meth:`MessageBus.relay_pending`.
+A broker adapter (NATS, Redis, RabbitMQ) plugs in as another handler for multi-process deployments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, Column, Engine, Index, Integer, String, Table, select, update
+
+from newretail.core.db import UTCDateTime, metadata
+
+log = logging.getLogger(__name__)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("tenant_id", String(36), nullable=True),
+    Column("name", String(100), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("published_at", UTCDateTime(), nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+)
+Index("ix_outbox_unpublished", outbox.c.published_at, outbox.c.id)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base for domain events. Subclasses are frozen dataclasses; ``name`` defaults to the class name."""
+
+    tenant_id: str
+    event_name: ClassVar[str] = ""
+
+    @classmethod
+    def event_type(cls) -> str:
+        return cls.event_name or cls.__name__
+
+    def payload(self) -> dict[str, Any]:
+        encoded: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(self), default=_json_default))
+        return encoded
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"cannot serialise {type(value).__name__} in an event")
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishedEvent:
+    """What handlers receive: the event as stored, so in-process and relayed delivery look the same."""
+
+    outbox_id: int
+    name: str
+    tenant_id: str | None
+    payload: dict[str, Any]
+    occurred_at: datetime
+
+
+Handler = Callable[[PublishedEvent], None]
+
+
+class MessageBus:
+    def __init__(self) -> None:
+        self._handlers: dict[str, list[Handler]] = defaultdict(list)
+        self._catch_all: list[Handler] = []
+
+    def subscribe(self, event_name: str, handler: Handler) -> None:
+        self._handlers[event_name].append(handler)
+
+    def subscribe_all(self, handler: Handler) -> None:
+        self._catch_all.append(handler)
+
+    def deliver(self, engine: Engine, events: Iterable[PublishedEvent], now: datetime) -> int:
+        """Run handlers for ``events``; mark each published once every handler succeeded."""
+        delivered = 0
+        for event in events:
+            try:
+                for handler in [*self._handlers.get(event.name, ()), *self._catch_all]:
+                    handler(event)
+            except Exception:
+                log.exception("handler failed for event %s #%s; it stays in the outbox", event.name, event.outbox_id)
+                with engine.begin() as conn:
+                    conn.execute(
+                        update(outbox).where(outbox.c.id == event.outbox_id).values(attempts=outbox.c.attempts + 1)
+                    )
+                continue
+            with engine.begin() as conn:
+                conn.execute(update(outbox).where(outbox.c.id == event.outbox_id).values(published_at=now))
+            delivered += 1
+        return delivered
+
+    def relay_pending(self, engine: Engine, now: datetime, limit: int = 500) -> int:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.id).limit(limit)
+            ).all()
+        return self.deliver(engine, [_row_to_event(row) for row in rows], now)
+
+
+def _row_to_event(row: Any) -> PublishedEvent:
+    return PublishedEvent(
+        outbox_id=row.id, name=row.name, tenant_id=row.tenant_id, payload=row.payload, occurred_at=row.occurred_at
+    )

@@ -1,0 +1,74 @@
+"""The unit of work: one database transaction plus the events it raises.
+
+Services take a unit of work, load, call the model, save, ``emit`` events and ``commit``. Leaving
+the ``with`` block without committing rolls everything back, events included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine, insert
+
+from newretail.core.clock import Clock, SystemClock
+from newretail.core.messaging import Event, MessageBus, PublishedEvent, outbox
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine, clock: Clock | None = None, bus: MessageBus | None = None) -> None:
+        self.engine = engine
+        self.clock: Clock = clock or SystemClock()
+        self.bus = bus
+        self._conn: Connection | None = None
+        self._pending: list[Event] = []
+        self._committed = False
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside its 'with' block")
+        return self._conn
+
+    def __enter__(self) -> Self:
+        self._conn = self.engine.connect()
+        self._conn.begin()
+        self._pending = []
+        self._committed = False
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        conn = self.conn
+        try:
+            if not self._committed:
+                conn.rollback()
+        finally:
+            conn.close()
+            self._conn = None
+
+    def emit(self, event: Event) -> None:
+        self._pending.append(event)
+
+    def commit(self) -> None:
+        conn = self.conn
+        published: list[PublishedEvent] = []
+        now = self.clock.now()
+        for event in self._pending:
+            payload = event.payload()
+            result = conn.execute(
+                insert(outbox)
+                .values(tenant_id=event.tenant_id, name=event.event_type(), payload=payload, occurred_at=now)
+                .returning(outbox.c.id)
+            )
+            published.append(PublishedEvent(result.scalar_one(), event.event_type(), event.tenant_id, payload, now))
+        conn.commit()
+        self._committed = True
+        self._pending = []
+        if self.bus is not None and published:
+            self.bus.deliver(self.engine, published, now)
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]

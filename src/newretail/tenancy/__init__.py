@@ -1,0 +1,1 @@
+"""Retailers (tenants), their stores, users, roles and API keys."""

@@ -1,0 +1,161 @@
+"""Shared fixtures.
+
+Database-backed tests run on SQLite always and on PostgreSQL when NEWRETAIL_TEST_DATABASE_URL is
+set. PostgreSQL tests use a schema of their own, created here and dropped at the end, so they never
+touch other data. In CI (CI=true) an unreachable server fails the run; on a laptop it is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+
+from newretail.api.app import create_app
+from newretail.core.clock import SimulatedClock
+from newretail.core.db import make_engine
+from newretail.core.runtime import Runtime
+from newretail.core.settings import Settings
+from newretail.schema import load_all_tables
+
+PG_URL_ENV = "NEWRETAIL_TEST_DATABASE_URL"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def _pg_schema_engine() -> Iterator[Engine | None]:
+    url = os.environ.get(PG_URL_ENV)
+    if not url:
+        yield None
+        return
+    schema = f"nr_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(url, pool_size=2)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        if _in_ci():
+            pytest.fail(f"PostgreSQL at {PG_URL_ENV} is unreachable in CI: {exc}")
+        pytest.skip(f"PostgreSQL at {PG_URL_ENV} is unreachable: {exc}")
+    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    metadata = load_all_tables()
+    metadata.create_all(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+        load_all_tables().create_all(eng)
+        yield eng
+        eng.dispose()
+        return
+    pg: Engine | None = request.getfixturevalue("_pg_schema_engine")
+    if pg is None:
+        pytest.skip(f"PostgreSQL tests need {PG_URL_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    names = ", ".join(f'"{t.name}"' for t in load_all_tables().sorted_tables)
+    with pg.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    yield pg
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    # Cheap argon2 parameters: the tests check behaviour, not hashing cost.
+    return Settings(argon2_time_cost=1, argon2_memory_kib=64, database_url="sqlite:///unused.db")
+
+
+@pytest.fixture
+def runtime(engine: Engine, settings: Settings, clock: SimulatedClock) -> Runtime:
+    return Runtime(engine=engine, settings=settings, clock=clock)
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime)) as test_client:
+        yield test_client
+
+
+class TenantWorld:
+    """A retailer with one store, an admin and a customer, made through the real services."""
+
+    def __init__(self, runtime: Runtime, slug: str) -> None:
+        from newretail.tenancy import services as tenancy
+        from newretail.tenancy.model import Role
+        from newretail.tenancy.security import PasswordHashing
+
+        self.runtime = runtime
+        self.slug = slug
+        self.hashing = PasswordHashing(runtime.settings.argon2_time_cost, runtime.settings.argon2_memory_kib)
+        self.tenant_id = tenancy.create_tenant(runtime.uow(), slug=slug, name=f"{slug} Supermarkets")
+        self.store = tenancy.open_store(
+            runtime.uow(),
+            tenant_id=self.tenant_id,
+            name=f"{slug} Central",
+            address="1 High Street",
+            lat=51.5074,
+            lon=-0.1278,
+            delivery_radius_m=3219,
+        )
+        self.password = "correct horse battery"
+        self.admin = tenancy.register_user(
+            runtime.uow(),
+            self.hashing,
+            tenant_id=self.tenant_id,
+            email=f"admin@{slug}.test",
+            name="Admin",
+            password=self.password,
+            role=Role.TENANT_ADMIN,
+        )
+        self.customer = tenancy.register_user(
+            runtime.uow(),
+            self.hashing,
+            tenant_id=self.tenant_id,
+            email=f"shopper@{slug}.test",
+            name="Shopper",
+            password=self.password,
+            role=Role.CUSTOMER,
+        )
+
+    def login(self, client: TestClient, email: str | None = None) -> dict[str, str]:
+        response = client.post(
+            "/auth/login",
+            json={"tenant": self.slug, "email": email or self.admin.email, "password": self.password},
+        )
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+def world(runtime: Runtime) -> TenantWorld:
+    return TenantWorld(runtime, "acme")
+
+
+@pytest.fixture
+def other_world(runtime: Runtime) -> TenantWorld:
+    return TenantWorld(runtime, "rival")
