@@ -11,6 +11,7 @@ from newretail.core.db import metadata
 
 
 def load_all_tables() -> MetaData:
+    import newretail.catalog.tables
     import newretail.core.idempotency
     import newretail.core.messaging
     import newretail.tenancy.tables  # noqa: F401

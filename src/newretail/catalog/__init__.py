@@ -1,0 +1,1 @@
+"""Products, barcodes, prices per store and the store layout (aisle, bay, shelf)."""
