@@ -159,3 +159,43 @@ def world(runtime: Runtime) -> TenantWorld:
 @pytest.fixture
 def other_world(runtime: Runtime) -> TenantWorld:
     return TenantWorld(runtime, "rival")
+
+
+def make_products(runtime: Runtime, tenant_id: str, count: int, *, prefix: str = "P") -> list[str]:
+    """Products straight into the catalog table: inventory tests need ids, not catalog behaviour."""
+    from newretail.catalog.model import gtin_check_digit
+    from newretail.catalog.tables import products
+    from newretail.core.ids import new_id
+
+    rows = []
+    for i in range(count):
+        body = f"50{abs(hash((tenant_id, prefix))) % 10**6:06d}{i:04d}"
+        rows.append(
+            {
+                "id": new_id(),
+                "tenant_id": tenant_id,
+                "sku": f"{prefix}{i:05d}",
+                "gtin": body + str(gtin_check_digit(body)),
+                "name": f"Product {prefix}{i}",
+                "brand": "Acme",
+                "category": "Pantry",
+                "sold_by": "each",
+                "unit_weight_g": 400,
+                "temperature_zone": "ambient",
+                "created_at": runtime.clock.now(),
+            }
+        )
+    with runtime.engine.begin() as conn:
+        conn.execute(products.insert(), rows)
+    return [row["id"] for row in rows]
+
+
+@pytest.fixture
+def make_product_ids(runtime: Runtime, world: TenantWorld):  # type: ignore[no-untyped-def]
+    counter = iter(range(1000))
+    return lambda count: make_products(runtime, world.tenant_id, count, prefix=f"M{next(counter)}-")
+
+
+@pytest.fixture
+def product_ids(runtime: Runtime, world: TenantWorld) -> list[str]:
+    return make_products(runtime, world.tenant_id, 5)

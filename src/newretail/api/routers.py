@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 
 def all_routers() -> list[APIRouter]:
+    from newretail.inventory.api import router as inventory_router
     from newretail.tenancy.api import router as tenancy_router
 
-    return [tenancy_router]
+    return [tenancy_router, inventory_router]
