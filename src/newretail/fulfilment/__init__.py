@@ -1,0 +1,1 @@
+"""Pick lists, batching, scanning, substitutions and packing."""

@@ -1,0 +1,1 @@
+"""Customers, carts, checkout, the delivery promise (zone + ETA) and the order state machine."""

@@ -1,0 +1,413 @@
+"""Delivery promise: which store serves an address (zone) and when the order can arrive (ETA).
+
+Pure Python, no I/O: the caller gathers the live state (queue, pickers, couriers, slot bookings)
+and the current time from the injected clock, and these functions turn it into a quote.
+
+Queueing approximation used by :func:`quote_promise` (deterministic, no randomness):
+
+* **Picking** — parallel pickers, one FIFO queue. Each picker on shift is described by the instant
+  they are next free (an in-progress order is folded into that instant; a shift starting later is
+  simply a later instant). Queued orders are taken oldest first (``queued_at``, then id) by
+  whichever picker frees up first ("list scheduling"); the new order joins the tail, so it starts
+  when the k-th picker frees up after everyone ahead has started. Pick time of one order is
+  ``seconds_per_order + seconds_per_item * items``. Batch picking would be faster; ignoring it
+  keeps the estimate on the safe side.
+* **Dispatch** — an order is ready for a courier ``dispatch_seconds`` after its pick completes.
+  Couriers are taken first come first served in ready order. A queued delivery order whose
+  distance is known holds a courier for a round trip (``2 * ride``); our order then leaves when
+  the earliest courier is back (or idle now). Bundling several orders on one ride is ignored,
+  again erring on the safe side.
+* **Ride** — ``distance_m * detour_factor / courier speed``, rounded up to whole seconds.
+
+Express ("within 30 minutes") is offered only when the resulting delivery ETA is within the
+express limit of now. Delivery slots are always listed (the app shows them as the alternative, or
+as the only choice when express does not fit): a slot is offered when it still has room and the
+ETA falls no later than the slot's end.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from newretail.core.errors import Conflict, ValidationFailed
+from newretail.core.geo import Point, haversine_km
+
+EXPRESS_LIMIT = timedelta(minutes=30)
+
+
+class OutsideDeliveryZone(ValidationFailed):
+    """No store's delivery radius covers the address. Carries the nearest store and its distance."""
+
+    code = "outside_delivery_zone"
+    http_status = 422
+
+
+class NoStoreOpen(Conflict):
+    """The address is inside a delivery zone, but every store covering it is closed right now."""
+
+    code = "no_store_open"
+    http_status = 409
+
+
+class NoPickersOnShift(Conflict):
+    """Nobody is on (or starting) a picking shift, so no pick time can be promised."""
+
+    code = "no_pickers_on_shift"
+    http_status = 409
+
+
+class OfferNotAvailable(Conflict):
+    """The customer chose an option (express, a slot, collection) that this quote does not offer."""
+
+    code = "offer_not_available"
+    http_status = 409
+
+
+def _require_aware(instant: datetime, field: str) -> None:
+    if instant.tzinfo is None:
+        raise ValidationFailed(f"{field} must be timezone-aware", field=field)
+
+
+def distance_m(a: Point, b: Point) -> int:
+    """Great-circle distance in whole metres."""
+    return round(haversine_km(a, b) * 1000)
+
+
+# --------------------------------------------------------------------------------------------
+# Zone: which store serves this address
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCandidate:
+    """A store as seen by checkout: where it is, how far it delivers, and its state right now."""
+
+    store_id: str
+    location: Point
+    delivery_radius_m: int
+    is_open: bool
+    has_every_line_in_stock: bool
+
+    def __post_init__(self) -> None:
+        if self.delivery_radius_m <= 0:
+            raise ValidationFailed("delivery radius must be positive", field="delivery_radius_m")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreChoice:
+    store_id: str
+    distance_m: int
+    has_every_line_in_stock: bool
+
+
+def choose_store(address: Point, candidates: Sequence[StoreCandidate]) -> StoreChoice:
+    """Pick the store that serves ``address``.
+
+    Eligible: the address is within the store's radius (great-circle) and the store is open.
+    Among eligible stores, one with every line in stock wins; then the nearest; then the
+    smallest id, so the answer is deterministic.
+
+    Raises :class:`OutsideDeliveryZone` (with the nearest store and its distance) when no radius
+    covers the address, and :class:`NoStoreOpen` when the covering stores are all closed.
+    """
+    measured = sorted(((distance_m(address, c.location), c.store_id, c) for c in candidates), key=lambda t: t[:2])
+    if not measured:
+        raise OutsideDeliveryZone("no store delivers here", nearest_store_id=None, nearest_distance_m=None)
+    covering = [(d, c) for d, _, c in measured if d <= c.delivery_radius_m]
+    if not covering:
+        nearest_distance, nearest_id, _ = measured[0]
+        raise OutsideDeliveryZone(
+            f"the address is outside every delivery zone; the nearest store is {nearest_distance} m away",
+            nearest_store_id=nearest_id,
+            nearest_distance_m=nearest_distance,
+        )
+    open_covering = [(d, c) for d, c in covering if c.is_open]
+    if not open_covering:
+        nearest_distance, nearest = covering[0]
+        raise NoStoreOpen(
+            "every store delivering here is closed right now",
+            nearest_store_id=nearest.store_id,
+            nearest_distance_m=nearest_distance,
+        )
+    best_distance, best = min(open_covering, key=lambda dc: (not dc[1].has_every_line_in_stock, dc[0], dc[1].store_id))
+    return StoreChoice(best.store_id, best_distance, best.has_every_line_in_stock)
+
+
+# --------------------------------------------------------------------------------------------
+# Promise: configuration, live state, quote
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PickTimeModel:
+    """Seconds to pick one order: a fixed part (fetch tote, print, hand over) plus a part per item."""
+
+    seconds_per_order: int = 120
+    seconds_per_item: int = 15
+
+    def __post_init__(self) -> None:
+        if self.seconds_per_order < 0 or self.seconds_per_item < 0:
+            raise ValidationFailed("pick times cannot be negative", field="pick_time_model")
+
+    def pick_seconds(self, item_count: int) -> int:
+        if item_count < 0:
+            raise ValidationFailed("item count cannot be negative", field="item_count")
+        return self.seconds_per_order + self.seconds_per_item * item_count
+
+
+@dataclass(frozen=True, slots=True)
+class RideTimeModel:
+    """Ride time = straight-line distance x detour factor / courier speed."""
+
+    detour_factor: float = 1.3
+    courier_speed_kmh: float = 15.0
+
+    def __post_init__(self) -> None:
+        if self.detour_factor < 1.0:
+            raise ValidationFailed("detour factor must be at least 1", field="detour_factor")
+        if self.courier_speed_kmh <= 0:
+            raise ValidationFailed("courier speed must be positive", field="courier_speed_kmh")
+
+    def ride_seconds(self, distance_m: int) -> int:
+        if distance_m < 0:
+            raise ValidationFailed("distance cannot be negative", field="distance_m")
+        metres_per_second = self.courier_speed_kmh * 1000 / 3600
+        return math.ceil(distance_m * self.detour_factor / metres_per_second)
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseConfig:
+    pick: PickTimeModel = PickTimeModel()
+    ride: RideTimeModel = RideTimeModel()
+    express_limit: timedelta = EXPRESS_LIMIT
+    dispatch_seconds: int = 60  # pick complete -> courier can leave (bagging, conveyor)
+    collection_buffer_seconds: int = 300  # pick complete -> bags at the collection point
+    max_slots_offered: int = 4
+
+    def __post_init__(self) -> None:
+        if self.express_limit <= timedelta(0):
+            raise ValidationFailed("express limit must be positive", field="express_limit")
+        if self.dispatch_seconds < 0 or self.collection_buffer_seconds < 0:
+            raise ValidationFailed("buffers cannot be negative", field="promise_config")
+        if self.max_slots_offered < 0:
+            raise ValidationFailed("max slots offered cannot be negative", field="max_slots_offered")
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedOrder:
+    """An order at the store waiting for a picker (not yet started)."""
+
+    order_id: str
+    item_count: int
+    queued_at: datetime
+    distance_m: int | None = None  # delivery distance; None for click-and-collect (needs no courier)
+
+    def __post_init__(self) -> None:
+        _require_aware(self.queued_at, "queued_at")
+        if self.item_count < 0:
+            raise ValidationFailed("item count cannot be negative", field="item_count")
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySlot:
+    start: datetime
+    end: datetime
+    capacity: int
+    booked: int = 0
+
+    def __post_init__(self) -> None:
+        _require_aware(self.start, "start")
+        _require_aware(self.end, "end")
+        if self.end <= self.start:
+            raise ValidationFailed("a slot must end after it starts", field="slot")
+        if self.capacity < 0 or self.booked < 0:
+            raise ValidationFailed("slot capacity and bookings cannot be negative", field="slot")
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.capacity - self.booked)
+
+
+def slot_grid(
+    first_start: datetime,
+    count: int,
+    capacity: int,
+    booked: Mapping[datetime, int] | None = None,
+    length: timedelta = timedelta(hours=1),
+) -> tuple[DeliverySlot, ...]:
+    """``count`` back-to-back slots from ``first_start``, each with ``capacity`` and its bookings."""
+    booked = booked or {}
+    return tuple(
+        DeliverySlot(start, start + length, capacity, booked.get(start, 0))
+        for start in (first_start + i * length for i in range(count))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLoad:
+    """Live state of one store at ``now``.
+
+    ``picker_free_at``: one instant per picker on (or starting) shift — when they are next free;
+    an instant at or before ``now`` means idle. ``courier_free_at``: likewise per courier (idle
+    now, or the earliest return from the current ride).
+    """
+
+    now: datetime
+    queued_orders: Sequence[QueuedOrder] = ()
+    picker_free_at: Sequence[datetime] = ()
+    courier_free_at: Sequence[datetime] = ()
+    slots: Sequence[DeliverySlot] = ()
+
+    def __post_init__(self) -> None:
+        _require_aware(self.now, "now")
+        for instant in (*self.picker_free_at, *self.courier_free_at):
+            _require_aware(instant, "free_at")
+
+
+class PromiseKind(StrEnum):
+    EXPRESS = "express"
+    SLOT = "slot"
+    COLLECTION = "collection"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPromise:
+    """What the customer was promised at checkout; recorded on the order.
+
+    Express: the window is [quoted_at, quoted_at + express limit]. Slot: the slot. Collection:
+    ``window_start`` is the promised ready time and ``window_end`` equals it.
+    ``estimate`` is our own estimate inside the window (ETA or ready time).
+    """
+
+    kind: PromiseKind
+    quoted_at: datetime
+    window_start: datetime
+    window_end: datetime
+    estimate: datetime
+
+    def __post_init__(self) -> None:
+        for name in ("quoted_at", "window_start", "window_end", "estimate"):
+            _require_aware(getattr(self, name), name)
+        if self.window_end < self.window_start:
+            raise ValidationFailed("a promise window must not end before it starts", field="promise")
+
+    @property
+    def is_delivery(self) -> bool:
+        return self.kind is not PromiseKind.COLLECTION
+
+
+@dataclass(frozen=True, slots=True)
+class ExpressOffer:
+    eta: datetime
+    deadline: datetime  # now + express limit: what we promise
+
+
+@dataclass(frozen=True, slots=True)
+class SlotOffer:
+    start: datetime
+    end: datetime
+    remaining: int
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseQuote:
+    quoted_at: datetime
+    queue_position: int  # orders ahead of this one in the pick queue
+    pick_starts_at: datetime
+    pick_complete_at: datetime
+    collection_ready_at: datetime
+    delivery_eta: datetime | None  # None when not quoting delivery or no courier is on shift
+    express: ExpressOffer | None
+    slots: tuple[SlotOffer, ...]
+
+    def express_promise(self) -> DeliveryPromise:
+        if self.express is None:
+            raise OfferNotAvailable("express delivery is not offered right now", option="express")
+        return DeliveryPromise(
+            PromiseKind.EXPRESS, self.quoted_at, self.quoted_at, self.express.deadline, self.express.eta
+        )
+
+    def slot_promise(self, slot_start: datetime) -> DeliveryPromise:
+        for slot in self.slots:
+            if slot.start == slot_start:
+                assert self.delivery_eta is not None  # slots are only offered with an ETA
+                estimate = max(self.delivery_eta, slot.start)
+                return DeliveryPromise(PromiseKind.SLOT, self.quoted_at, slot.start, slot.end, estimate)
+        raise OfferNotAvailable("this delivery slot is not offered", option="slot", slot_start=slot_start.isoformat())
+
+    def collection_promise(self) -> DeliveryPromise:
+        ready = self.collection_ready_at
+        return DeliveryPromise(PromiseKind.COLLECTION, self.quoted_at, ready, ready, ready)
+
+
+def quote_promise(
+    load: StoreLoad,
+    item_count: int,
+    distance_m: int | None,
+    config: PromiseConfig = PromiseConfig(),
+) -> PromiseQuote:
+    """Quote pick-complete, collection-ready and delivery times for a new order of ``item_count``.
+
+    ``distance_m`` is the store-to-address distance (from :func:`choose_store`); ``None`` quotes
+    click-and-collect only. See the module docstring for the queueing approximation.
+    """
+    if not load.picker_free_at:
+        raise NoPickersOnShift("no picker is on shift at this store")
+    now = load.now
+    queue = sorted(load.queued_orders, key=lambda q: (q.queued_at, q.order_id))
+
+    pickers = [max(free_at, now) for free_at in load.picker_free_at]
+    heapq.heapify(pickers)
+    ahead_ready: list[tuple[datetime, int, int]] = []  # (ready for courier, queue position, distance)
+    for position, queued in enumerate(queue):
+        start = heapq.heappop(pickers)
+        done = start + timedelta(seconds=config.pick.pick_seconds(queued.item_count))
+        heapq.heappush(pickers, done)
+        if queued.distance_m is not None:
+            ahead_ready.append((done + timedelta(seconds=config.dispatch_seconds), position, queued.distance_m))
+    pick_starts_at = heapq.heappop(pickers)
+    pick_complete_at = pick_starts_at + timedelta(seconds=config.pick.pick_seconds(item_count))
+    collection_ready_at = pick_complete_at + timedelta(seconds=config.collection_buffer_seconds)
+
+    delivery_eta: datetime | None = None
+    if distance_m is not None and load.courier_free_at:
+        ready = pick_complete_at + timedelta(seconds=config.dispatch_seconds)
+        couriers = [max(free_at, now) for free_at in load.courier_free_at]
+        heapq.heapify(couriers)
+        mine = (ready, len(queue))
+        for ready_ahead, position, distance_ahead in sorted(ahead_ready):
+            if (ready_ahead, position) > mine:
+                break
+            leaves = max(ready_ahead, heapq.heappop(couriers))
+            round_trip = 2 * config.ride.ride_seconds(distance_ahead)
+            heapq.heappush(couriers, leaves + timedelta(seconds=round_trip))
+        leaves = max(ready, heapq.heappop(couriers))
+        delivery_eta = leaves + timedelta(seconds=config.ride.ride_seconds(distance_m))
+
+    express: ExpressOffer | None = None
+    slots: tuple[SlotOffer, ...] = ()
+    if delivery_eta is not None:
+        deadline = now + config.express_limit
+        if delivery_eta <= deadline:
+            express = ExpressOffer(delivery_eta, deadline)
+        eta = delivery_eta
+        feasible = sorted(
+            (s for s in load.slots if s.remaining > 0 and s.end > now and eta <= s.end), key=lambda s: s.start
+        )
+        slots = tuple(SlotOffer(s.start, s.end, s.remaining) for s in feasible[: config.max_slots_offered])
+
+    return PromiseQuote(
+        quoted_at=now,
+        queue_position=len(queue),
+        pick_starts_at=pick_starts_at,
+        pick_complete_at=pick_complete_at,
+        collection_ready_at=collection_ready_at,
+        delivery_eta=delivery_eta,
+        express=express,
+        slots=slots,
+    )

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+
+import pytest
+
+from newretail.core.errors import ValidationFailed
+from newretail.ordering.promise import (
+    DeliverySlot,
+    NoPickersOnShift,
+    OfferNotAvailable,
+    PickTimeModel,
+    PromiseConfig,
+    PromiseKind,
+    QueuedOrder,
+    RideTimeModel,
+    StoreLoad,
+    quote_promise,
+    slot_grid,
+)
+
+NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+# 60 s per order + 10 s per item; 15 km/h with no detour = 4.1667 m/s
+CONFIG = PromiseConfig(
+    pick=PickTimeModel(seconds_per_order=60, seconds_per_item=10),
+    ride=RideTimeModel(detour_factor=1.0, courier_speed_kmh=15.0),
+    dispatch_seconds=60,
+    collection_buffer_seconds=300,
+)
+SLOTS = slot_grid(NOW + timedelta(hours=1), count=6, capacity=10, booked={NOW + timedelta(hours=2): 10})
+
+
+def queue(n: int, items: int = 10, distance: int | None = None) -> list[QueuedOrder]:
+    return [QueuedOrder(f"q{i:03d}", items, NOW - timedelta(minutes=n - i), distance) for i in range(n)]
+
+
+def load(queued: list[QueuedOrder], pickers: int = 2, couriers: int = 3) -> StoreLoad:
+    return StoreLoad(
+        now=NOW,
+        queued_orders=queued,
+        picker_free_at=[NOW] * pickers,
+        courier_free_at=[NOW] * couriers,
+        slots=SLOTS,
+    )
+
+
+def test_empty_store_offers_express_with_exact_arithmetic() -> None:
+    quote = quote_promise(load([]), item_count=12, distance_m=1500, config=CONFIG)
+    # pick 60 + 12*10 = 180 s; dispatch 60 s; ride 1500 m / (15000/3600 m/s) = 360 s
+    assert quote.pick_starts_at == NOW
+    assert quote.pick_complete_at == NOW + timedelta(seconds=180)
+    assert quote.delivery_eta == NOW + timedelta(seconds=600)
+    assert quote.collection_ready_at == NOW + timedelta(seconds=480)
+    assert quote.express is not None
+    assert quote.express.deadline == NOW + timedelta(minutes=30)
+    promise = quote.express_promise()
+    assert promise.kind is PromiseKind.EXPRESS
+    assert promise.window_end == NOW + timedelta(minutes=30)
+    assert promise.estimate == quote.delivery_eta
+
+
+def test_express_falls_back_to_slots_as_the_pick_queue_grows() -> None:
+    offered = []
+    for queued in range(0, 40, 2):
+        quote = quote_promise(load(queue(queued)), item_count=10, distance_m=2000, config=CONFIG)
+        offered.append(quote.express is not None)
+        assert quote.slots, "slots stay available when express does not fit"
+    assert offered[0] is True
+    assert offered[-1] is False
+    # once express stops fitting it never comes back for a longer queue
+    first_off = offered.index(False)
+    assert not any(offered[first_off:])
+
+
+def test_eta_grows_monotonically_with_the_queue() -> None:
+    etas = [quote_promise(load(queue(n)), 10, 2000, CONFIG).delivery_eta for n in range(0, 30)]
+    assert all(a is not None and b is not None and a <= b for a, b in pairwise(etas))
+
+
+def test_fifo_parallel_pickers_new_order_starts_when_kth_picker_frees() -> None:
+    # 2 pickers, queued orders of 10 items (160 s each) start at 0, 0, 160, 160, 320, ...
+    quote = quote_promise(load(queue(3), pickers=2), item_count=0, distance_m=None, config=CONFIG)
+    assert quote.queue_position == 3
+    assert quote.pick_starts_at == NOW + timedelta(seconds=160)
+    quote = quote_promise(load(queue(4), pickers=2), item_count=0, distance_m=None, config=CONFIG)
+    assert quote.pick_starts_at == NOW + timedelta(seconds=320)
+    assert quote.pick_complete_at == NOW + timedelta(seconds=380)
+    assert quote.delivery_eta is None and quote.express is None and quote.slots == ()
+
+
+def test_busy_pickers_and_a_picker_starting_later_are_respected() -> None:
+    store_load = StoreLoad(now=NOW, picker_free_at=[NOW + timedelta(minutes=7), NOW + timedelta(minutes=20)])
+    quote = quote_promise(store_load, item_count=0, distance_m=None, config=CONFIG)
+    assert quote.pick_starts_at == NOW + timedelta(minutes=7)
+
+
+def test_no_courier_available_soon_removes_express() -> None:
+    busy = StoreLoad(now=NOW, picker_free_at=[NOW], courier_free_at=[NOW + timedelta(minutes=40)], slots=SLOTS)
+    quote = quote_promise(busy, item_count=5, distance_m=1000, config=CONFIG)
+    assert quote.express is None
+    assert quote.delivery_eta == NOW + timedelta(minutes=40, seconds=240)
+    with pytest.raises(OfferNotAvailable):
+        quote.express_promise()
+
+
+def test_queued_delivery_orders_take_couriers_first() -> None:
+    # one courier; the order ahead rides 3000 m each way (720 s out, 720 s back)
+    ahead = [QueuedOrder("ahead", 0, NOW - timedelta(minutes=1), distance_m=3000)]
+    quote = quote_promise(load(ahead, pickers=2, couriers=1), item_count=0, distance_m=1000, config=CONFIG)
+    # ahead: picked 60 s, leaves 120 s, back 1560 s; ours: picked 60 s, waits for the courier
+    assert quote.delivery_eta == NOW + timedelta(seconds=1560 + 240)
+    collection_ahead = [QueuedOrder("ahead", 0, NOW - timedelta(minutes=1), distance_m=None)]
+    quote = quote_promise(load(collection_ahead, pickers=2, couriers=1), item_count=0, distance_m=1000, config=CONFIG)
+    assert quote.delivery_eta == NOW + timedelta(seconds=120 + 240)
+
+
+def test_full_slots_and_slots_ending_before_the_eta_are_not_offered() -> None:
+    quote = quote_promise(load(queue(30)), item_count=10, distance_m=2000, config=CONFIG)
+    assert quote.delivery_eta is not None
+    starts = [s.start for s in quote.slots]
+    assert NOW + timedelta(hours=2) not in starts  # fully booked
+    assert all(s.end >= quote.delivery_eta for s in quote.slots)
+    assert len(quote.slots) <= CONFIG.max_slots_offered
+    assert starts == sorted(starts)
+    chosen = quote.slot_promise(starts[0])
+    assert chosen.kind is PromiseKind.SLOT
+    assert chosen.window_start == starts[0]
+    assert chosen.estimate >= chosen.window_start
+    with pytest.raises(OfferNotAvailable):
+        quote.slot_promise(NOW + timedelta(hours=2))
+
+
+def test_slot_in_progress_is_offered_when_the_eta_fits_before_its_end() -> None:
+    current = DeliverySlot(NOW - timedelta(minutes=30), NOW + timedelta(minutes=30), capacity=5, booked=1)
+    store_load = StoreLoad(now=NOW, picker_free_at=[NOW], courier_free_at=[NOW], slots=[current])
+    quote = quote_promise(store_load, item_count=1, distance_m=500, config=CONFIG)
+    assert [s.start for s in quote.slots] == [current.start]
+    assert quote.slots[0].remaining == 4
+
+
+def test_click_and_collect_promise() -> None:
+    quote = quote_promise(load(queue(4)), item_count=3, distance_m=None, config=CONFIG)
+    promise = quote.collection_promise()
+    assert promise.kind is PromiseKind.COLLECTION
+    assert promise.window_start == promise.window_end == quote.collection_ready_at
+    assert quote.collection_ready_at == quote.pick_complete_at + timedelta(seconds=300)
+
+
+def test_no_pickers_on_shift_is_a_typed_error() -> None:
+    with pytest.raises(NoPickersOnShift) as caught:
+        quote_promise(StoreLoad(now=NOW, courier_free_at=[NOW]), 3, 1000, CONFIG)
+    assert caught.value.code == "no_pickers_on_shift"
+
+
+def test_quote_is_deterministic_and_ignores_input_order() -> None:
+    queued = queue(9, items=7, distance=1200)
+    a = quote_promise(load(queued), 8, 1800, CONFIG)
+    b = quote_promise(load(list(reversed(queued))), 8, 1800, CONFIG)
+    assert a == b
+
+
+def test_ride_time_uses_detour_and_speed() -> None:
+    assert RideTimeModel(detour_factor=1.5, courier_speed_kmh=18.0).ride_seconds(1000) == 300
+    assert RideTimeModel(detour_factor=1.0, courier_speed_kmh=15.0).ride_seconds(1) == 1  # rounds up
+    with pytest.raises(ValidationFailed):
+        RideTimeModel(detour_factor=0.9)
+    with pytest.raises(ValidationFailed):
+        RideTimeModel(courier_speed_kmh=0)
+
+
+def test_naive_datetimes_are_refused() -> None:
+    with pytest.raises(ValidationFailed):
+        StoreLoad(now=datetime(2026, 1, 5, 12, 0))
+    with pytest.raises(ValidationFailed):
+        DeliverySlot(NOW, NOW, capacity=1)
