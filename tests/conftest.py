@@ -162,32 +162,10 @@ def other_world(runtime: Runtime) -> TenantWorld:
 
 
 def make_products(runtime: Runtime, tenant_id: str, count: int, *, prefix: str = "P") -> list[str]:
-    """Products straight into the catalog table: inventory tests need ids, not catalog behaviour."""
-    from newretail.catalog.model import gtin_check_digit
-    from newretail.catalog.tables import products
-    from newretail.core.ids import new_id
+    """Products straight into the catalog: inventory tests need ids, not catalog behaviour."""
+    from newretail.seed import make_plain_products
 
-    rows = []
-    for i in range(count):
-        body = f"50{abs(hash((tenant_id, prefix))) % 10**6:06d}{i:04d}"
-        rows.append(
-            {
-                "id": new_id(),
-                "tenant_id": tenant_id,
-                "sku": f"{prefix}{i:05d}",
-                "gtin": body + str(gtin_check_digit(body)),
-                "name": f"Product {prefix}{i}",
-                "brand": "Acme",
-                "category": "Pantry",
-                "sold_by": "each",
-                "unit_weight_g": 400,
-                "temperature_zone": "ambient",
-                "created_at": runtime.clock.now(),
-            }
-        )
-    with runtime.engine.begin() as conn:
-        conn.execute(products.insert(), rows)
-    return [row["id"] for row in rows]
+    return make_plain_products(runtime, tenant_id, count, prefix=f"{prefix}{tenant_id[-6:]}")
 
 
 @pytest.fixture

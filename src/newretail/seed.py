@@ -73,3 +73,33 @@ def seed_demo(runtime: Runtime, *, seed: int = 42) -> DemoCity:
         )
         city.logins[role.value] = email
     return city
+
+
+def make_plain_products(runtime: Runtime, tenant_id: str, count: int, *, prefix: str = "PLAIN") -> list[str]:
+    """Plain products for benchmarks, tests and load runs (the demo catalog is richer)."""
+    from newretail.catalog.model import gtin_check_digit
+    from newretail.catalog.tables import products
+    from newretail.core.ids import new_id
+
+    # A GTIN body unique per prefix, so several batches can live in one tenant.
+    prefix_code = int.from_bytes(prefix.encode()[-4:].rjust(4, b"\0"), "big") % 10**5
+    ids = [new_id() for _ in range(count)]
+    rows = [
+        {
+            "id": product_id,
+            "tenant_id": tenant_id,
+            "sku": f"{prefix}-{i:05d}",
+            "gtin": (body := f"2{prefix_code:05d}{i:06d}") + str(gtin_check_digit(body)),
+            "name": f"{prefix} product {i}",
+            "brand": "Plain",
+            "category": "Pantry",
+            "sold_by": "each",
+            "unit_weight_g": 500,
+            "temperature_zone": "ambient",
+            "created_at": runtime.clock.now(),
+        }
+        for i, product_id in enumerate(ids)
+    ]
+    with runtime.engine.begin() as conn:
+        conn.execute(products.insert(), rows)
+    return ids

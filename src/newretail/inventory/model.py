@@ -66,10 +66,6 @@ class ReservationClosed(Conflict):
     code = "reservation_closed"
 
 
-class OverPick(ValidationFailed):
-    code = "over_pick"
-
-
 @dataclass(slots=True)
 class StockLevel:
     product_id: str

@@ -23,7 +23,6 @@ from newretail.inventory.model import (
     ADJUSTMENT_REASONS,
     MovementReason,
     OutOfStock,
-    OverPick,
     Reservation,
     ReservationClosed,
     ReservationLine,
@@ -204,7 +203,7 @@ def reserve(
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
         now = uow.clock.now()
-        require_products(uow.conn, tenant_id, basket)
+        # A locked stock row proves the product is this tenant's; _lock checks the ones without a row.
         levels = _lock(uow, tenant_id, store_id, list(basket), create=False)
         short = shortages(levels, basket)
         if short:
@@ -277,31 +276,34 @@ def commit(
 ) -> dict[str, Any]:
     """Packing: on-hand goes down by what was actually picked; whatever was held but not picked returns.
 
-    Committing twice with the same picks returns the first answer and changes nothing.
+    Picks beyond the reservation (an approved substitute, a weighed item a little over) come out of
+    free stock, and only if it is there. Committing twice returns the first answer, changing nothing.
     """
+    negative = sorted(p for p, q in picked.items() if q < 0)
+    if negative:
+        raise ValidationFailed("picked quantities cannot be negative", product_ids=negative)
     with uow:
-        reservation, levels = _lock_reservation(uow, tenant_id, reservation_id)
+        repo = InventoryRepository(uow.conn)
+        reservation = repo.reservation(tenant_id, reservation_id)
+        if reservation is None:
+            raise ReservationNotFound("reservation not found", reservation_id=reservation_id)
+        held = {line.product_id: line.quantity for line in reservation.lines}
+        levels = _lock(uow, tenant_id, reservation.store_id, sorted(set(held) | set(picked)), create=False)
+        reservation = repo.reservation(tenant_id, reservation_id)  # re-read under the locks
+        assert reservation is not None
         if reservation.status == ReservationStatus.COMMITTED:
             return reservation_json(reservation)
         if reservation.status != ReservationStatus.ACTIVE:
             raise ReservationClosed(f"reservation is {reservation.status.value}", reservation_id=reservation_id)
         held = {line.product_id: line.quantity for line in reservation.lines}
-        unknown = sorted(set(picked) - set(held))
-        if unknown:
-            raise ValidationFailed("picked products that were not reserved", product_ids=unknown)
-        for product_id, quantity in picked.items():
-            if quantity < 0 or quantity > held[product_id]:
-                raise OverPick(
-                    f"picked {quantity} of {product_id}, but {held[product_id]} were held",
-                    product_id=product_id,
-                    picked=quantity,
-                    held=held[product_id],
-                )
-        repo = InventoryRepository(uow.conn)
+        extra = {p: picked.get(p, 0) - held.get(p, 0) for p in picked if picked.get(p, 0) > held.get(p, 0)}
+        short = shortages(levels, extra)
+        if short:
+            raise OutOfStock(short)
         now = uow.clock.now()
-        for product_id, quantity in held.items():
+        for product_id in sorted(set(held) | set(picked)):
             level = levels[product_id]
-            level.reserved -= quantity
+            level.reserved -= held.get(product_id, 0)
             taken = picked.get(product_id, 0)
             level.on_hand -= taken
             repo.write_level(reservation.store_id, level, now)

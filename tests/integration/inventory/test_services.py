@@ -14,7 +14,6 @@ from newretail.inventory import services
 from newretail.inventory.model import (
     MovementReason,
     OutOfStock,
-    OverPick,
     ReservationClosed,
     StockCountMismatch,
 )
@@ -84,13 +83,29 @@ def test_commit_takes_what_was_picked_and_returns_the_rest(runtime: Runtime, wor
     _receive(runtime, world, a, 10)
     _receive(runtime, world, b, 10)
     reservation = _reserve(runtime, world, [(a, 4), (b, 2)])
-    with pytest.raises(OverPick):
-        services.commit(runtime.uow(), tenant_id=world.tenant_id, reservation_id=reservation["id"], picked={a: 5})
     services.commit(runtime.uow(), tenant_id=world.tenant_id, reservation_id=reservation["id"], picked={a: 3})
     assert (_stock(runtime, world, a).on_hand, _stock(runtime, world, a).available) == (7, 7)
     assert (_stock(runtime, world, b).on_hand, _stock(runtime, world, b).available) == (10, 10)
     with pytest.raises(ReservationClosed):
         services.release(runtime.uow(), tenant_id=world.tenant_id, reservation_id=reservation["id"])
+
+
+def test_picks_beyond_the_reservation_come_from_free_stock_only(runtime: Runtime, world, product_ids) -> None:  # type: ignore[no-untyped-def]
+    a, substitute = product_ids[:2]
+    _receive(runtime, world, a, 5)
+    _receive(runtime, world, substitute, 2)
+    reservation = _reserve(runtime, world, [(a, 2)])
+    _reserve(runtime, world, [(a, 3), (substitute, 1)], owner="someone-else")
+    with pytest.raises(OutOfStock) as err:
+        services.commit(
+            runtime.uow(), tenant_id=world.tenant_id, reservation_id=reservation["id"], picked={a: 3, substitute: 2}
+        )  # a: 1 over, none free; substitute: 1 free, 2 wanted
+    assert {line["product_id"] for line in err.value.details["lines"]} == {a, substitute}
+    services.commit(
+        runtime.uow(), tenant_id=world.tenant_id, reservation_id=reservation["id"], picked={a: 1, substitute: 1}
+    )
+    assert (_stock(runtime, world, a).on_hand, _stock(runtime, world, a).reserved) == (4, 3)
+    assert (_stock(runtime, world, substitute).on_hand, _stock(runtime, world, substitute).available) == (1, 0)
 
 
 def test_expired_reservations_stop_holding_and_are_swept(
