@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 
 def all_routers() -> list[APIRouter]:
+    from newretail.catalog.api import router as catalog_router
     from newretail.tenancy.api import router as tenancy_router
 
-    return [tenancy_router]
+    return [tenancy_router, catalog_router]
