@@ -71,5 +71,13 @@ def serve(
     uvicorn.run(create_app(runtime), host=host, port=port)
 
 
+def _register_context_commands() -> None:
+    from newretail.catalog.cli import app as catalog_app
+
+    app.add_typer(catalog_app, name="catalog")
+
+
+_register_context_commands()
+
 if __name__ == "__main__":
     app()

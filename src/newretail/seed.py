@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from newretail.catalog.demo import seed_demo_catalog
 from newretail.core.runtime import Runtime
 from newretail.tenancy import services as tenancy
 from newretail.tenancy.model import Role, Store
@@ -52,6 +53,7 @@ def seed_demo(runtime: Runtime, *, seed: int = 42) -> DemoCity:
         )
         for name, address, lat, lon in DEMO_STORES
     ]
+    seed_demo_catalog(runtime.uow(), tenant_id=tenant_id, store_ids=[s.id for s in stores], seed=seed)
     city = DemoCity(tenant_id=tenant_id, stores=stores)
     people = [
         ("admin@freshmart.test", "Ada Admin", Role.TENANT_ADMIN, None),

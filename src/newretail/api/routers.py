@@ -6,7 +6,8 @@ from fastapi import APIRouter
 
 
 def all_routers() -> list[APIRouter]:
+    from newretail.catalog.api import router as catalog_router
     from newretail.inventory.api import router as inventory_router
     from newretail.tenancy.api import router as tenancy_router
 
-    return [tenancy_router, inventory_router]
+    return [tenancy_router, catalog_router, inventory_router]
