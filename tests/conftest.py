@@ -177,3 +177,67 @@ def make_product_ids(runtime: Runtime, world: TenantWorld):  # type: ignore[no-u
 @pytest.fixture
 def product_ids(runtime: Runtime, world: TenantWorld) -> list[str]:
     return make_products(runtime, world.tenant_id, 5)
+
+
+class Shop:
+    """A tenant's store stocked and laid out for ordering tests, built through the real services."""
+
+    def __init__(self, runtime: Runtime, world: TenantWorld) -> None:
+        from newretail.catalog import services as catalog
+        from newretail.inventory import services as inventory
+
+        self.runtime = runtime
+        self.world = world
+        specs = [
+            # sku, name, category, sold_by, zone, price, aisle, stock
+            ("MILK-1", "Whole milk 2L", "Dairy", "each", "chilled", 165, 5, 20),
+            ("MILK-2", "Semi-skimmed milk 2L", "Dairy", "each", "chilled", 155, 5, 20),
+            ("BREAD-1", "Sourdough loaf", "Bakery", "each", "ambient", 250, 1, 10),
+            ("PEAS-1", "Frozen peas 1kg", "Frozen", "each", "frozen", 199, 9, 10),
+            ("APPLE-1", "Loose apples", "Fruit", "weight", "ambient", 300, 2, 20_000),
+        ]
+        self.ids: dict[str, str] = {}
+        self.gtins: dict[str, str] = {}
+        from newretail.catalog.model import gtin_check_digit
+
+        for i, (sku, name, category, sold_by, zone, price, aisle, stock) in enumerate(specs):
+            body = f"501{abs(hash(world.tenant_id)) % 10**5:05d}{i:04d}"
+            gtin = body + str(gtin_check_digit(body))
+            product = catalog.create_product(
+                runtime.uow(),
+                tenant_id=world.tenant_id,
+                sku=sku,
+                gtin=gtin,
+                name=name,
+                brand="Acme",
+                category=category,
+                sold_by=sold_by,
+                unit_weight_g=1000 if sold_by == "each" else 150,
+                temperature_zone=zone,
+            )
+            catalog.set_store_price(
+                runtime.uow(),
+                tenant_id=world.tenant_id,
+                store_id=world.store.id,
+                product_id=product.id,
+                price_minor=price,
+            )
+            catalog.set_location(
+                runtime.uow(),
+                tenant_id=world.tenant_id,
+                store_id=world.store.id,
+                product_id=product.id,
+                aisle=aisle,
+                bay=i + 1,
+                shelf=1,
+            )
+            inventory.receive(
+                runtime.uow(), tenant_id=world.tenant_id, store_id=world.store.id, product_id=product.id, quantity=stock
+            )
+            self.ids[sku] = product.id
+            self.gtins[sku] = gtin
+
+
+@pytest.fixture
+def shop(runtime: Runtime, world: TenantWorld) -> Shop:
+    return Shop(runtime, world)

@@ -14,7 +14,10 @@ def load_all_tables() -> MetaData:
     import newretail.catalog.tables
     import newretail.core.idempotency
     import newretail.core.messaging
+    import newretail.delivery.tables
+    import newretail.fulfilment.tables
     import newretail.inventory.tables
+    import newretail.ordering.tables
     import newretail.tenancy.tables  # noqa: F401
 
     return metadata

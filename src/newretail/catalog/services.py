@@ -56,17 +56,9 @@ MAX_SUBSTITUTES = 50
 # --- transaction helpers --------------------------------------------------------------------------
 
 
-def _is_open(uow: UnitOfWork) -> bool:
-    try:
-        uow.conn  # noqa: B018 - the property raises outside a ``with`` block
-    except RuntimeError:
-        return False
-    return True
-
-
 @contextmanager
 def _reading(uow: UnitOfWork) -> Iterator[CatalogRepository]:
-    if _is_open(uow):
+    if uow.is_open:
         yield CatalogRepository(uow.conn)
         return
     with uow:
@@ -75,7 +67,7 @@ def _reading(uow: UnitOfWork) -> Iterator[CatalogRepository]:
 
 @contextmanager
 def _writing(uow: UnitOfWork) -> Iterator[UnitOfWork]:
-    if _is_open(uow):
+    if uow.is_open:
         yield uow  # the caller owns the transaction and commits it
         return
     with uow:

@@ -6,7 +6,8 @@ the ``with`` block without committing rolls everything back, events included.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Self
 
@@ -24,6 +25,11 @@ class UnitOfWork:
         self._conn: Connection | None = None
         self._pending: list[Event] = []
         self._committed = False
+
+    @property
+    def is_open(self) -> bool:
+        """Inside the ``with`` block: a service called now joins the caller's transaction."""
+        return self._conn is not None
 
     @property
     def conn(self) -> Connection:
@@ -72,3 +78,13 @@ class UnitOfWork:
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+@contextmanager
+def joined(uow: UnitOfWork) -> Iterator[UnitOfWork]:
+    """For reads: join the caller's open transaction, or open (and close) one of our own."""
+    if uow.is_open:
+        yield uow
+        return
+    with uow:
+        yield uow

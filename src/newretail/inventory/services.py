@@ -17,7 +17,7 @@ from newretail.catalog.lookup import require_products
 from newretail.core.errors import ValidationFailed
 from newretail.core.idempotency import run_idempotent
 from newretail.core.ids import new_id
-from newretail.core.uow import UnitOfWork
+from newretail.core.uow import UnitOfWork, joined
 from newretail.inventory.events import ReservationExpired, ReservationShorted, ReservedStockSold, StockReserved
 from newretail.inventory.model import (
     ADJUSTMENT_REASONS,
@@ -56,7 +56,7 @@ def availability(
     uow: UnitOfWork, tenant_id: str, store_id: str, product_ids: list[str] | None = None
 ) -> dict[str, Availability]:
     """Stock as shoppers see it: expired reservations no longer hold anything, swept or not."""
-    with uow:
+    with joined(uow):
         TenancyRepository(uow.conn).store(tenant_id, store_id)
         repo = InventoryRepository(uow.conn)
         levels = repo.read_levels(tenant_id, store_id, product_ids)
@@ -196,45 +196,6 @@ def reserve(
 ) -> dict[str, Any]:
     """Hold a whole basket, all lines or none. ``ttl=None`` holds until released or committed."""
     basket = normalise_basket(lines)
-    if ttl is not None and not timedelta(0) < ttl <= MAX_RESERVATION_TTL:
-        raise ValidationFailed("ttl must be between 1 second and 7 days", field="ttl_seconds")
-    if not owner_type or not owner_id:
-        raise ValidationFailed("a reservation needs an owner", field="owner_id")
-
-    def work(uow: UnitOfWork) -> dict[str, Any]:
-        now = uow.clock.now()
-        # A locked stock row proves the product is this tenant's; _lock checks the ones without a row.
-        levels = _lock(uow, tenant_id, store_id, list(basket), create=False)
-        short = shortages(levels, basket)
-        if short:
-            raise OutOfStock(short)
-        reservation = Reservation(
-            id=new_id(),
-            tenant_id=tenant_id,
-            store_id=store_id,
-            owner_type=owner_type,
-            owner_id=owner_id,
-            status=ReservationStatus.ACTIVE,
-            created_at=now,
-            expires_at=now + ttl if ttl else None,
-            lines=[ReservationLine(pid, qty) for pid, qty in basket.items()],
-        )
-        repo = InventoryRepository(uow.conn)
-        for product_id, quantity in basket.items():
-            levels[product_id].reserved += quantity
-            repo.write_level(store_id, levels[product_id], now)
-        repo.add_reservation(reservation)
-        uow.emit(
-            StockReserved(
-                tenant_id=tenant_id,
-                store_id=store_id,
-                reservation_id=reservation.id,
-                owner_type=owner_type,
-                owner_id=owner_id,
-            )
-        )
-        return reservation_json(reservation)
-
     request = {
         "store_id": store_id,
         "lines": sorted(basket.items()),
@@ -243,19 +204,81 @@ def reserve(
         "ttl": ttl.total_seconds() if ttl else None,
     }
     return run_idempotent(
-        uow, tenant_id=tenant_id, scope="inventory.reserve", key=idempotency_key, request=request, work=work
+        uow,
+        tenant_id=tenant_id,
+        scope="inventory.reserve",
+        key=idempotency_key,
+        request=request,
+        work=lambda uow: reserve_within(
+            uow, tenant_id=tenant_id, store_id=store_id, lines=lines, owner_type=owner_type, owner_id=owner_id, ttl=ttl
+        ),
     )
+
+
+def reserve_within(
+    uow: UnitOfWork,
+    *,
+    tenant_id: str,
+    store_id: str,
+    lines: list[tuple[str, int]],
+    owner_type: str,
+    owner_id: str,
+    ttl: timedelta | None,
+) -> dict[str, Any]:
+    """:func:`reserve` inside the caller's open unit of work (checkout reserves and places at once)."""
+    basket = normalise_basket(lines)
+    if ttl is not None and not timedelta(0) < ttl <= MAX_RESERVATION_TTL:
+        raise ValidationFailed("ttl must be between 1 second and 7 days", field="ttl_seconds")
+    if not owner_type or not owner_id:
+        raise ValidationFailed("a reservation needs an owner", field="owner_id")
+    now = uow.clock.now()
+    # A locked stock row proves the product is this tenant's; _lock checks the ones without a row.
+    levels = _lock(uow, tenant_id, store_id, list(basket), create=False)
+    short = shortages(levels, basket)
+    if short:
+        raise OutOfStock(short)
+    reservation = Reservation(
+        id=new_id(),
+        tenant_id=tenant_id,
+        store_id=store_id,
+        owner_type=owner_type,
+        owner_id=owner_id,
+        status=ReservationStatus.ACTIVE,
+        created_at=now,
+        expires_at=now + ttl if ttl else None,
+        lines=[ReservationLine(pid, qty) for pid, qty in basket.items()],
+    )
+    repo = InventoryRepository(uow.conn)
+    for product_id, quantity in basket.items():
+        levels[product_id].reserved += quantity
+        repo.write_level(store_id, levels[product_id], now)
+    repo.add_reservation(reservation)
+    uow.emit(
+        StockReserved(
+            tenant_id=tenant_id,
+            store_id=store_id,
+            reservation_id=reservation.id,
+            owner_type=owner_type,
+            owner_id=owner_id,
+        )
+    )
+    return reservation_json(reservation)
 
 
 def release(uow: UnitOfWork, *, tenant_id: str, reservation_id: str) -> dict[str, Any]:
     """Give the held stock back. Releasing a released or expired reservation changes nothing."""
     with uow:
-        reservation, levels = _lock_reservation(uow, tenant_id, reservation_id)
-        if reservation.status == ReservationStatus.COMMITTED:
-            raise ReservationClosed("reservation was already committed", reservation_id=reservation_id)
-        if reservation.status == ReservationStatus.ACTIVE:
-            _close(uow, reservation, levels, ReservationStatus.RELEASED)
+        answer = release_within(uow, tenant_id=tenant_id, reservation_id=reservation_id)
         uow.commit()
+    return answer
+
+
+def release_within(uow: UnitOfWork, *, tenant_id: str, reservation_id: str) -> dict[str, Any]:
+    reservation, levels = _lock_reservation(uow, tenant_id, reservation_id)
+    if reservation.status == ReservationStatus.COMMITTED:
+        raise ReservationClosed("reservation was already committed", reservation_id=reservation_id)
+    if reservation.status == ReservationStatus.ACTIVE:
+        _close(uow, reservation, levels, ReservationStatus.RELEASED)
     return reservation_json(reservation)
 
 
@@ -279,47 +302,56 @@ def commit(
     Picks beyond the reservation (an approved substitute, a weighed item a little over) come out of
     free stock, and only if it is there. Committing twice returns the first answer, changing nothing.
     """
+    with uow:
+        answer = commit_within(
+            uow, tenant_id=tenant_id, reservation_id=reservation_id, picked=picked, reference=reference
+        )
+        uow.commit()
+    return answer
+
+
+def commit_within(
+    uow: UnitOfWork, *, tenant_id: str, reservation_id: str, picked: dict[str, int], reference: str | None = None
+) -> dict[str, Any]:
     negative = sorted(p for p, q in picked.items() if q < 0)
     if negative:
         raise ValidationFailed("picked quantities cannot be negative", product_ids=negative)
-    with uow:
-        repo = InventoryRepository(uow.conn)
-        reservation = repo.reservation(tenant_id, reservation_id)
-        if reservation is None:
-            raise ReservationNotFound("reservation not found", reservation_id=reservation_id)
-        held = {line.product_id: line.quantity for line in reservation.lines}
-        levels = _lock(uow, tenant_id, reservation.store_id, sorted(set(held) | set(picked)), create=False)
-        reservation = repo.reservation(tenant_id, reservation_id)  # re-read under the locks
-        assert reservation is not None
-        if reservation.status == ReservationStatus.COMMITTED:
-            return reservation_json(reservation)
-        if reservation.status != ReservationStatus.ACTIVE:
-            raise ReservationClosed(f"reservation is {reservation.status.value}", reservation_id=reservation_id)
-        held = {line.product_id: line.quantity for line in reservation.lines}
-        extra = {p: picked.get(p, 0) - held.get(p, 0) for p in picked if picked.get(p, 0) > held.get(p, 0)}
-        short = shortages(levels, extra)
-        if short:
-            raise OutOfStock(short)
-        now = uow.clock.now()
-        for product_id in sorted(set(held) | set(picked)):
-            level = levels[product_id]
-            level.reserved -= held.get(product_id, 0)
-            taken = picked.get(product_id, 0)
-            level.on_hand -= taken
-            repo.write_level(reservation.store_id, level, now)
-            if taken:
-                repo.add_movement(
-                    tenant_id,
-                    reservation.store_id,
-                    product_id,
-                    -taken,
-                    MovementReason.PICK,
-                    reference or reservation.owner_id,
-                    now,
-                )
-        repo.close_reservation(reservation.id, ReservationStatus.COMMITTED, now)
-        reservation.status = ReservationStatus.COMMITTED
-        uow.commit()
+    repo = InventoryRepository(uow.conn)
+    reservation = repo.reservation(tenant_id, reservation_id)
+    if reservation is None:
+        raise ReservationNotFound("reservation not found", reservation_id=reservation_id)
+    held = {line.product_id: line.quantity for line in reservation.lines}
+    levels = _lock(uow, tenant_id, reservation.store_id, sorted(set(held) | set(picked)), create=False)
+    reservation = repo.reservation(tenant_id, reservation_id)  # re-read under the locks
+    assert reservation is not None
+    if reservation.status == ReservationStatus.COMMITTED:
+        return reservation_json(reservation)
+    if reservation.status != ReservationStatus.ACTIVE:
+        raise ReservationClosed(f"reservation is {reservation.status.value}", reservation_id=reservation_id)
+    held = {line.product_id: line.quantity for line in reservation.lines}
+    extra = {p: picked.get(p, 0) - held.get(p, 0) for p in picked if picked.get(p, 0) > held.get(p, 0)}
+    short = shortages(levels, extra)
+    if short:
+        raise OutOfStock(short)
+    now = uow.clock.now()
+    for product_id in sorted(set(held) | set(picked)):
+        level = levels[product_id]
+        level.reserved -= held.get(product_id, 0)
+        taken = picked.get(product_id, 0)
+        level.on_hand -= taken
+        repo.write_level(reservation.store_id, level, now)
+        if taken:
+            repo.add_movement(
+                tenant_id,
+                reservation.store_id,
+                product_id,
+                -taken,
+                MovementReason.PICK,
+                reference or reservation.owner_id,
+                now,
+            )
+    repo.close_reservation(reservation.id, ReservationStatus.COMMITTED, now)
+    reservation.status = ReservationStatus.COMMITTED
     return reservation_json(reservation)
 
 

@@ -411,3 +411,24 @@ def quote_promise(
         express=express,
         slots=slots,
     )
+
+
+def couriers_after_committed_rides(
+    courier_free_at: Sequence[datetime],
+    committed: Sequence[tuple[datetime, int]],
+    now: datetime,
+    config: PromiseConfig = PromiseConfig(),
+) -> list[datetime]:
+    """Courier free times once orders already picked or being picked have taken their rides.
+
+    ``committed`` holds (ready for a courier, distance in metres) per such delivery order; each takes
+    the earliest free courier for a round trip, first come first served, as in :func:`quote_promise`.
+    """
+    couriers = [max(free_at, now) for free_at in courier_free_at]
+    if not couriers:
+        return []
+    heapq.heapify(couriers)
+    for ready, distance in sorted(committed):
+        leaves = max(ready, heapq.heappop(couriers))
+        heapq.heappush(couriers, leaves + timedelta(seconds=2 * config.ride.ride_seconds(distance)))
+    return sorted(couriers)

@@ -1,0 +1,1 @@
+"""Couriers, shifts, dispatch, tracking and proof of delivery."""

@@ -1,0 +1,96 @@
+"""Who is out there: the courier roster other contexts read (the promise asks when couriers are free)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select, update
+
+from newretail.core.errors import NotFound, ValidationFailed
+from newretail.core.ids import new_id
+from newretail.delivery.tables import couriers
+
+VEHICLES = {"bike": (15.0, 4), "ebike": (20.0, 6), "car": (25.0, 12)}  # default speed km/h, totes
+
+
+@dataclass(frozen=True, slots=True)
+class CourierView:
+    id: str
+    store_id: str
+    name: str
+    vehicle: str
+    speed_kmh: float
+    capacity_totes: int
+    on_shift: bool
+    state: str
+    free_at: datetime | None
+
+
+def add_courier(
+    conn: Connection,
+    *,
+    tenant_id: str,
+    store_id: str,
+    name: str,
+    vehicle: str,
+    now: datetime,
+    user_id: str | None = None,
+    speed_kmh: float | None = None,
+    capacity_totes: int | None = None,
+) -> str:
+    if vehicle not in VEHICLES:
+        raise ValidationFailed(f"vehicle must be one of {sorted(VEHICLES)}", field="vehicle")
+    default_speed, default_totes = VEHICLES[vehicle]
+    courier_id = new_id()
+    conn.execute(
+        insert(couriers).values(
+            id=courier_id,
+            tenant_id=tenant_id,
+            store_id=store_id,
+            user_id=user_id,
+            name=name,
+            vehicle=vehicle,
+            speed_kmh=speed_kmh or default_speed,
+            capacity_totes=capacity_totes or default_totes,
+            on_shift=False,
+            state="off",
+            free_at=None,
+            updated_at=now,
+        )
+    )
+    return courier_id
+
+
+def set_on_shift(conn: Connection, tenant_id: str, courier_id: str, on_shift: bool, now: datetime) -> None:
+    result = conn.execute(
+        update(couriers)
+        .where(couriers.c.tenant_id == tenant_id, couriers.c.id == courier_id)
+        .values(
+            on_shift=on_shift, state="idle" if on_shift else "off", free_at=now if on_shift else None, updated_at=now
+        )
+    )
+    if result.rowcount != 1:
+        raise NotFound("courier not found", courier_id=courier_id)
+
+
+def store_couriers(conn: Connection, tenant_id: str, store_id: str) -> list[CourierView]:
+    rows = conn.execute(
+        select(couriers)
+        .where(couriers.c.tenant_id == tenant_id, couriers.c.store_id == store_id)
+        .order_by(couriers.c.name)
+    )
+    return [
+        CourierView(r.id, r.store_id, r.name, r.vehicle, r.speed_kmh, r.capacity_totes, r.on_shift, r.state, r.free_at)
+        for r in rows
+    ]
+
+
+def courier_free_times(conn: Connection, tenant_id: str, store_id: str, now: datetime) -> list[datetime]:
+    """One instant per courier on shift: now if idle, else when they are expected back and free."""
+    rows = conn.execute(
+        select(couriers.c.free_at).where(
+            couriers.c.tenant_id == tenant_id, couriers.c.store_id == store_id, couriers.c.on_shift.is_(True)
+        )
+    ).scalars()
+    return [max(free_at or now, now) for free_at in rows]

@@ -1,0 +1,233 @@
+"""Ordering storage. The order aggregate is stored whole as a JSON document (via pydantic's
+dataclass support) beside the columns that queues and the promise model query."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from newretail.core.errors import NotFound
+from newretail.ordering.config import StoreOperations
+from newretail.ordering.model import Order, OrderStatus
+from newretail.ordering.tables import cart_lines, customer_addresses, orders, slot_bookings, store_fulfilment_settings
+
+_ORDER = TypeAdapter(Order)
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+
+
+class OrderingRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- orders -----------------------------------------------------------------------------------
+    def add_order(
+        self,
+        order: Order,
+        *,
+        reservation_id: str,
+        distance_m: int | None,
+        pick_complete: datetime,
+        substitution_preference: str,
+    ) -> None:
+        self.conn.execute(
+            insert(orders).values(
+                **self._columns(order),
+                reservation_id=reservation_id,
+                substitution_preference=substitution_preference,
+                distance_m=distance_m,
+                estimated_pick_complete=pick_complete,
+                created_at=order.created_at,
+            )
+        )
+
+    def save_order(self, order: Order) -> None:
+        self.conn.execute(update(orders).where(orders.c.id == order.id).values(**self._columns(order)))
+
+    @staticmethod
+    def _columns(order: Order) -> dict[str, Any]:
+        return {
+            "id": order.id,
+            "tenant_id": order.tenant_id,
+            "store_id": order.store_id,
+            "customer_id": order.customer_id,
+            "method": order.method.value,
+            "status": order.status.value,
+            "promise_kind": order.promise.kind.value,
+            "promised_by": order.promise.window_end,
+            "item_count": order.item_count,
+            "total_minor": order.total.amount,
+            "currency": order.currency,
+            "updated_at": order.history[-1].at,
+            "document": _ORDER.dump_python(order, mode="json"),
+        }
+
+    def order(self, tenant_id: str, order_id: str, *, for_update: bool = False) -> Order:
+        query = select(orders.c.document).where(orders.c.tenant_id == tenant_id, orders.c.id == order_id)
+        if for_update:
+            query = query.with_for_update()
+        document = self.conn.execute(query).scalar_one_or_none()
+        if document is None:
+            raise OrderNotFound("order not found", order_id=order_id)
+        return _ORDER.validate_python(document)
+
+    def order_row(self, tenant_id: str, order_id: str) -> Any:
+        row = self.conn.execute(select(orders).where(orders.c.tenant_id == tenant_id, orders.c.id == order_id)).first()
+        if row is None:
+            raise OrderNotFound("order not found", order_id=order_id)
+        return row
+
+    def orders_of_customer(self, tenant_id: str, customer_id: str, limit: int = 50) -> list[Order]:
+        query = (
+            select(orders.c.document)
+            .where(orders.c.tenant_id == tenant_id, orders.c.customer_id == customer_id)
+            .order_by(orders.c.created_at.desc())
+            .limit(limit)
+        )
+        return [_ORDER.validate_python(doc) for doc in self.conn.execute(query).scalars()]
+
+    def order_rows_in_status(
+        self, tenant_id: str, store_id: str, statuses: list[OrderStatus], limit: int | None = None
+    ) -> list[Any]:
+        query = (
+            select(
+                orders.c.id,
+                orders.c.item_count,
+                orders.c.created_at,
+                orders.c.distance_m,
+                orders.c.method,
+                orders.c.promised_by,
+                orders.c.status,
+                orders.c.estimated_pick_complete,
+            )
+            .where(
+                orders.c.tenant_id == tenant_id,
+                orders.c.store_id == store_id,
+                orders.c.status.in_([s.value for s in statuses]),
+            )
+            .order_by(orders.c.created_at, orders.c.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return list(self.conn.execute(query))
+
+    # -- carts ------------------------------------------------------------------------------------
+    def cart(self, tenant_id: str, customer_id: str) -> dict[str, int]:
+        rows = self.conn.execute(
+            select(cart_lines.c.product_id, cart_lines.c.quantity)
+            .where(cart_lines.c.tenant_id == tenant_id, cart_lines.c.customer_id == customer_id)
+            .order_by(cart_lines.c.product_id)
+        )
+        return {row.product_id: int(row.quantity) for row in rows}
+
+    def set_cart_line(self, tenant_id: str, customer_id: str, product_id: str, quantity: int, now: datetime) -> None:
+        where = (cart_lines.c.customer_id == customer_id, cart_lines.c.product_id == product_id)
+        self.conn.execute(delete(cart_lines).where(*where))
+        if quantity > 0:
+            self.conn.execute(
+                insert(cart_lines).values(
+                    tenant_id=tenant_id,
+                    customer_id=customer_id,
+                    product_id=product_id,
+                    quantity=quantity,
+                    updated_at=now,
+                )
+            )
+
+    def clear_cart(self, tenant_id: str, customer_id: str) -> None:
+        self.conn.execute(
+            delete(cart_lines).where(cart_lines.c.tenant_id == tenant_id, cart_lines.c.customer_id == customer_id)
+        )
+
+    # -- addresses --------------------------------------------------------------------------------
+    def add_address(self, **values: Any) -> None:
+        self.conn.execute(insert(customer_addresses).values(**values))
+
+    def addresses(self, tenant_id: str, customer_id: str) -> list[Any]:
+        return list(
+            self.conn.execute(
+                select(customer_addresses)
+                .where(customer_addresses.c.tenant_id == tenant_id, customer_addresses.c.customer_id == customer_id)
+                .order_by(customer_addresses.c.created_at)
+            )
+        )
+
+    def address(self, tenant_id: str, customer_id: str, address_id: str) -> Any:
+        row = self.conn.execute(
+            select(customer_addresses).where(
+                customer_addresses.c.tenant_id == tenant_id,
+                customer_addresses.c.customer_id == customer_id,
+                customer_addresses.c.id == address_id,
+            )
+        ).first()
+        if row is None:
+            raise NotFound("address not found", address_id=address_id)
+        return row
+
+    # -- slots ------------------------------------------------------------------------------------
+    def slot_bookings(self, store_id: str, starts: list[datetime]) -> dict[datetime, int]:
+        if not starts:
+            return {}
+        rows = self.conn.execute(
+            select(slot_bookings.c.slot_start, slot_bookings.c.booked).where(
+                slot_bookings.c.store_id == store_id, slot_bookings.c.slot_start.in_(starts)
+            )
+        )
+        return {row.slot_start: int(row.booked) for row in rows}
+
+    def book_slot(self, tenant_id: str, store_id: str, slot_start: datetime, capacity: int) -> bool:
+        """Take one place in a slot if it has room: a conditional update, so two checkouts never overbook."""
+        self.conn.execute(
+            _insert(self.conn, slot_bookings)
+            .values(tenant_id=tenant_id, store_id=store_id, slot_start=slot_start, booked=0)
+            .on_conflict_do_nothing()
+        )
+        result = self.conn.execute(
+            update(slot_bookings)
+            .where(
+                slot_bookings.c.store_id == store_id,
+                slot_bookings.c.slot_start == slot_start,
+                slot_bookings.c.booked < capacity,
+            )
+            .values(booked=slot_bookings.c.booked + 1)
+        )
+        return result.rowcount == 1
+
+    def free_slot(self, store_id: str, slot_start: datetime) -> None:
+        self.conn.execute(
+            update(slot_bookings)
+            .where(
+                slot_bookings.c.store_id == store_id,
+                slot_bookings.c.slot_start == slot_start,
+                slot_bookings.c.booked > 0,
+            )
+            .values(booked=slot_bookings.c.booked - 1)
+        )
+
+    # -- store settings ---------------------------------------------------------------------------
+    def store_operations(self, store_id: str) -> StoreOperations:
+        raw = self.conn.execute(
+            select(store_fulfilment_settings.c.settings).where(store_fulfilment_settings.c.store_id == store_id)
+        ).scalar_one_or_none()
+        return StoreOperations.from_json(raw) if raw else StoreOperations()
+
+    def set_store_operations(self, tenant_id: str, store_id: str, ops: StoreOperations, now: datetime) -> None:
+        self.conn.execute(delete(store_fulfilment_settings).where(store_fulfilment_settings.c.store_id == store_id))
+        self.conn.execute(
+            insert(store_fulfilment_settings).values(
+                tenant_id=tenant_id, store_id=store_id, settings=ops.to_json(), updated_at=now
+            )
+        )
+
+    def count_orders(self, tenant_id: str) -> int:
+        return int(self.conn.execute(select(func.count()).where(orders.c.tenant_id == tenant_id)).scalar_one())

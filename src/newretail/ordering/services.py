@@ -1,0 +1,495 @@
+"""Ordering use cases: addresses, cart, quote, checkout, order life cycle.
+
+Checkout is one transaction: choose the store, quote the promise from live state, book the slot,
+reserve the basket and place the order — all of it or none of it, and idempotent per key.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from newretail.catalog import services as catalog
+from newretail.catalog.model import SoldBy
+from newretail.core.errors import Forbidden, NotFound, ValidationFailed
+from newretail.core.geo import Point
+from newretail.core.idempotency import run_idempotent
+from newretail.core.ids import new_id
+from newretail.core.money import Money
+from newretail.core.uow import UnitOfWork, joined
+from newretail.delivery.roster import courier_free_times
+from newretail.fulfilment.repository import FulfilmentRepository
+from newretail.fulfilment.substitution import SubstitutionPreference
+from newretail.inventory import services as inventory
+from newretail.ordering.config import StoreOperations
+from newretail.ordering.events import OrderCancelled, OrderPlaced, OrderStatusChanged
+from newretail.ordering.model import FulfilmentMethod, Order, OrderLine, OrderStatus, PaymentMode
+from newretail.ordering.promise import (
+    DeliveryPromise,
+    OfferNotAvailable,
+    PromiseQuote,
+    QueuedOrder,
+    StoreCandidate,
+    StoreLoad,
+    choose_store,
+    couriers_after_committed_rides,
+    distance_m,
+    quote_promise,
+    slot_grid,
+)
+from newretail.ordering.repository import OrderingRepository
+from newretail.tenancy.model import Store
+from newretail.tenancy.repository import TenancyRepository
+
+MAX_LINE_UNITS = 99
+MAX_LINE_GRAMS = 20_000
+
+
+class DeliveryOption(StrEnum):
+    EXPRESS = "express"
+    SLOT = "slot"
+    COLLECTION = "collection"
+
+
+class EmptyCart(ValidationFailed):
+    code = "empty_cart"
+
+
+class NotSoldHere(ValidationFailed):
+    code = "not_sold_here"
+
+
+class SlotFull(OfferNotAvailable):
+    code = "slot_full"
+
+
+# -- addresses ------------------------------------------------------------------------------------
+def add_address(
+    uow: UnitOfWork, *, tenant_id: str, customer_id: str, label: str, line1: str, lat: float, lon: float
+) -> str:
+    try:
+        Point(lat, lon)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), field="location") from exc
+    address_id = new_id()
+    with uow:
+        OrderingRepository(uow.conn).add_address(
+            id=address_id,
+            tenant_id=tenant_id,
+            customer_id=customer_id,
+            label=label,
+            line1=line1,
+            lat=lat,
+            lon=lon,
+            created_at=uow.clock.now(),
+        )
+        uow.commit()
+    return address_id
+
+
+def addresses(uow: UnitOfWork, tenant_id: str, customer_id: str) -> list[Any]:
+    with uow:
+        return OrderingRepository(uow.conn).addresses(tenant_id, customer_id)
+
+
+# -- cart -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CartLineView:
+    product_id: str
+    name: str
+    sold_by: SoldBy
+    quantity: int
+    unit_price: Money | None
+    line_total: Money | None
+
+
+@dataclass(frozen=True)
+class CartView:
+    store_id: str | None
+    lines: list[CartLineView]
+    total: Money | None
+
+
+def set_cart_line(uow: UnitOfWork, *, tenant_id: str, customer_id: str, product_id: str, quantity: int) -> None:
+    """Set a product's quantity in the cart (units, or grams for goods sold by weight); 0 removes it."""
+    with uow:
+        product = catalog.get_product(uow, tenant_id, product_id)
+        limit = MAX_LINE_GRAMS if product.sold_by is SoldBy.WEIGHT else MAX_LINE_UNITS
+        if not 0 <= quantity <= limit:
+            raise ValidationFailed(f"quantity must be 0 to {limit}", field="quantity", product_id=product_id)
+        OrderingRepository(uow.conn).set_cart_line(tenant_id, customer_id, product_id, quantity, uow.clock.now())
+        uow.commit()
+
+
+def view_cart(uow: UnitOfWork, *, tenant_id: str, customer_id: str, store_id: str | None) -> CartView:
+    with uow:
+        basket = OrderingRepository(uow.conn).cart(tenant_id, customer_id)
+        products = catalog.products_by_ids(uow, tenant_id, list(basket)) if basket else {}
+        prices = catalog.price_lines(uow, tenant_id, store_id, list(basket)) if store_id and basket else {}
+    lines = []
+    for product_id, quantity in basket.items():
+        product = products[product_id]
+        price = prices.get(product_id)
+        total = _line_total(product.sold_by, price, quantity) if price else None
+        lines.append(CartLineView(product_id, product.name, product.sold_by, quantity, price, total))
+    known = [line.line_total for line in lines if line.line_total is not None]
+    cart_total = sum(known[1:], known[0]) if known and len(known) == len(lines) else None
+    return CartView(store_id, lines, cart_total)
+
+
+def _line_total(sold_by: SoldBy, price: Money, quantity: int) -> Money:
+    return price.per_kilogram(quantity) if sold_by is SoldBy.WEIGHT else price.times(quantity)
+
+
+# -- quote and checkout ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Plan:
+    store: Store
+    distance_m: int | None
+    quote: PromiseQuote
+    lines: list[OrderLine]
+    ops: StoreOperations
+
+
+def quote(
+    uow: UnitOfWork,
+    *,
+    tenant_id: str,
+    customer_id: str,
+    method: FulfilmentMethod,
+    address: Point | None,
+    store_id: str | None,
+) -> Plan:
+    with uow:
+        return _plan(uow, tenant_id, customer_id, method, address, store_id)
+
+
+def checkout(
+    uow: UnitOfWork,
+    *,
+    tenant_id: str,
+    customer_id: str,
+    method: FulfilmentMethod,
+    option: DeliveryOption,
+    address: Point | None = None,
+    store_id: str | None = None,
+    slot_start: datetime | None = None,
+    payment_mode: PaymentMode = PaymentMode.PAY_ON_DELIVERY,
+    substitution_preference: SubstitutionPreference = SubstitutionPreference.ACCEPT_SUGGESTED,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """Place the cart as an order. Returns the order as JSON (the stored answer for retries)."""
+    if (method is FulfilmentMethod.COLLECTION) != (option is DeliveryOption.COLLECTION):
+        raise ValidationFailed(
+            "click-and-collect orders take the 'collection' option, deliveries do not", field="option"
+        )
+    if option is DeliveryOption.SLOT and slot_start is None:
+        raise ValidationFailed("choose a slot: slot_start is required", field="slot_start")
+
+    def work(uow: UnitOfWork) -> dict[str, Any]:
+        now = uow.clock.now()
+        plan = _plan(uow, tenant_id, customer_id, method, address, store_id)
+        repo = OrderingRepository(uow.conn)
+        promise: DeliveryPromise
+        if option is DeliveryOption.EXPRESS:
+            promise = plan.quote.express_promise()
+        elif option is DeliveryOption.SLOT:
+            assert slot_start is not None
+            promise = plan.quote.slot_promise(slot_start)
+            if not repo.book_slot(tenant_id, plan.store.id, slot_start, plan.ops.slot_capacity):
+                raise SlotFull("that delivery slot has just filled up", slot_start=slot_start.isoformat())
+        else:
+            promise = plan.quote.collection_promise()
+        order_id = new_id()
+        reservation = inventory.reserve_within(
+            uow,
+            tenant_id=tenant_id,
+            store_id=plan.store.id,
+            lines=[(line.product_id, line.quantity) for line in plan.lines],
+            owner_type="order",
+            owner_id=order_id,
+            ttl=None,
+        )
+        order = Order.create(
+            id=order_id,
+            tenant_id=tenant_id,
+            store_id=plan.store.id,
+            customer_id=customer_id,
+            method=method,
+            payment_mode=payment_mode,
+            lines=plan.lines,
+            promise=promise,
+            at=now,
+            delivery_address=address,
+        )
+        repo.add_order(
+            order,
+            reservation_id=reservation["id"],
+            distance_m=plan.distance_m,
+            pick_complete=plan.quote.pick_complete_at,
+            substitution_preference=substitution_preference.value,
+        )
+        repo.clear_cart(tenant_id, customer_id)
+        uow.emit(
+            OrderPlaced(
+                tenant_id=tenant_id,
+                order_id=order.id,
+                store_id=order.store_id,
+                customer_id=customer_id,
+                method=method.value,
+                promise_kind=promise.kind.value,
+                promised_by=promise.window_end.isoformat(),
+                total_minor=order.estimated_total.amount,
+                currency=order.currency,
+            )
+        )
+        return order_json(order, pick_complete=plan.quote.pick_complete_at)
+
+    request = {
+        "customer": customer_id,
+        "method": method.value,
+        "option": option.value,
+        "address": [address.lat, address.lon] if address else None,
+        "store_id": store_id,
+        "slot_start": slot_start.isoformat() if slot_start else None,
+        "payment_mode": payment_mode.value,
+    }
+    return run_idempotent(
+        uow, tenant_id=tenant_id, scope="ordering.checkout", key=idempotency_key, request=request, work=work
+    )
+
+
+def _plan(
+    uow: UnitOfWork,
+    tenant_id: str,
+    customer_id: str,
+    method: FulfilmentMethod,
+    address: Point | None,
+    store_id: str | None,
+) -> Plan:
+    now = uow.clock.now()
+    repo = OrderingRepository(uow.conn)
+    basket = repo.cart(tenant_id, customer_id)
+    if not basket:
+        raise EmptyCart("the cart is empty")
+    stores = TenancyRepository(uow.conn).stores(tenant_id)
+    if method is FulfilmentMethod.DELIVERY:
+        if address is None:
+            raise ValidationFailed("a delivery needs an address", field="address")
+        candidates = [
+            StoreCandidate(
+                s.id,
+                s.location,
+                s.delivery_radius_m,
+                s.is_open(now),
+                has_every_line_in_stock=_has_everything(uow, tenant_id, s.id, basket)
+                if distance_m(address, s.location) <= s.delivery_radius_m
+                else False,
+            )
+            for s in stores
+        ]
+        choice = choose_store(address, candidates)
+        store = next(s for s in stores if s.id == choice.store_id)
+        distance: int | None = choice.distance_m
+    else:
+        if store_id is None:
+            raise ValidationFailed("click-and-collect needs a store", field="store_id")
+        store = TenancyRepository(uow.conn).store(tenant_id, store_id)
+        distance = None
+    lines = _priced_lines(uow, tenant_id, store.id, basket)
+    ops = repo.store_operations(store.id)
+    item_count = sum(line.pick_items for line in lines)
+    quote_ = quote_promise(_store_load(uow, tenant_id, store.id, ops, now), item_count, distance, ops.promise)
+    return Plan(store, distance, quote_, lines, ops)
+
+
+def _has_everything(uow: UnitOfWork, tenant_id: str, store_id: str, basket: dict[str, int]) -> bool:
+    levels = inventory.availability(uow, tenant_id, store_id, list(basket))
+    return all(levels[p].available >= q for p, q in basket.items())
+
+
+def _priced_lines(uow: UnitOfWork, tenant_id: str, store_id: str, basket: dict[str, int]) -> list[OrderLine]:
+    products = catalog.products_by_ids(uow, tenant_id, list(basket))
+    prices = catalog.price_lines(uow, tenant_id, store_id, list(basket))
+    unpriced = sorted(set(basket) - set(prices))
+    if unpriced:
+        raise NotSoldHere("this store does not sell every product in the cart", product_ids=unpriced, store_id=store_id)
+    return [
+        OrderLine(new_id(), p, products[p].name, products[p].sold_by, quantity, prices[p])
+        for p, quantity in basket.items()
+    ]
+
+
+def _store_load(uow: UnitOfWork, tenant_id: str, store_id: str, ops: StoreOperations, now: datetime) -> StoreLoad:
+    repo = OrderingRepository(uow.conn)
+    waiting = repo.order_rows_in_status(tenant_id, store_id, [OrderStatus.PLACED])
+    queued = [QueuedOrder(r.id, r.item_count, r.created_at, r.distance_m) for r in waiting]
+    # Orders being picked or packed already hold pickers (their shifts' busy_until) and will take
+    # couriers before this one.
+    underway = repo.order_rows_in_status(tenant_id, store_id, [OrderStatus.PICKING, OrderStatus.PACKED])
+    committed = [
+        (max(r.estimated_pick_complete, now) + timedelta(seconds=ops.dispatch_seconds), r.distance_m)
+        for r in underway
+        if r.distance_m is not None
+    ]
+    couriers = couriers_after_committed_rides(
+        courier_free_times(uow.conn, tenant_id, store_id, now), committed, now, ops.promise
+    )
+    length = ops.slot_length
+    first = _next_boundary(now, length)
+    starts = [first + i * length for i in range(ops.slots_ahead)]
+    slots = slot_grid(first, ops.slots_ahead, ops.slot_capacity, repo.slot_bookings(store_id, starts), length)
+    return StoreLoad(
+        now=now,
+        queued_orders=queued,
+        picker_free_at=FulfilmentRepository(uow.conn).picker_free_times(tenant_id, store_id, now),
+        courier_free_at=couriers,
+        slots=slots,
+    )
+
+
+def _next_boundary(now: datetime, length: timedelta) -> datetime:
+    epoch = datetime(2000, 1, 1, tzinfo=now.tzinfo)
+    steps = math.ceil((now - epoch) / length)
+    return epoch + steps * length
+
+
+# -- the order's life -----------------------------------------------------------------------------
+def get_order(uow: UnitOfWork, tenant_id: str, order_id: str) -> Order:
+    with joined(uow):
+        return OrderingRepository(uow.conn).order(tenant_id, order_id)
+
+
+def customer_orders(uow: UnitOfWork, tenant_id: str, customer_id: str) -> list[Order]:
+    with uow:
+        return OrderingRepository(uow.conn).orders_of_customer(tenant_id, customer_id)
+
+
+def cancel_by_customer(uow: UnitOfWork, *, tenant_id: str, customer_id: str, order_id: str) -> Order:
+    with uow:
+        repo = OrderingRepository(uow.conn)
+        order = repo.order(tenant_id, order_id, for_update=True)
+        if order.customer_id != customer_id:
+            raise NotFound("order not found", order_id=order_id)
+        order.cancel_by_customer(uow.clock.now())
+        _release_order_stock(uow, order)
+        repo.save_order(order)
+        uow.emit(
+            OrderCancelled(
+                tenant_id=tenant_id, order_id=order.id, store_id=order.store_id, reason="cancelled by the customer"
+            )
+        )
+        uow.commit()
+    return order
+
+
+def _release_order_stock(uow: UnitOfWork, order: Order) -> None:
+    repo = OrderingRepository(uow.conn)
+    row = repo.order_row(order.tenant_id, order.id)
+    inventory.release_within(uow, tenant_id=order.tenant_id, reservation_id=row.reservation_id)
+    if order.promise.kind.value == "slot":
+        repo.free_slot(order.store_id, order.promise.window_start)
+
+
+def advance(uow: UnitOfWork, *, tenant_id: str, order_id: str, step: str) -> Order:
+    """Staff moves an order along after packing: dispatch, deliver, ready_for_collection, collect."""
+    steps = {
+        "dispatch": Order.dispatch,
+        "deliver": Order.deliver,
+        "ready_for_collection": Order.mark_ready_for_collection,
+        "collect": Order.collect,
+    }
+    if step not in steps:
+        raise ValidationFailed(f"step must be one of {sorted(steps)}", field="step")
+    with uow:
+        repo = OrderingRepository(uow.conn)
+        order = repo.order(tenant_id, order_id, for_update=True)
+        steps[step](order, uow.clock.now())
+        repo.save_order(order)
+        uow.emit(
+            OrderStatusChanged(
+                tenant_id=tenant_id, order_id=order.id, store_id=order.store_id, status=order.status.value
+            )
+        )
+        uow.commit()
+    return order
+
+
+def require_owner_or_staff(order: Order, subject_id: str, is_staff: bool) -> None:
+    if not is_staff and order.customer_id != subject_id:
+        raise NotFound("order not found", order_id=order.id)
+
+
+def require_staff_of_store(order: Order, store_id: str | None) -> None:
+    if store_id is not None and store_id != order.store_id:
+        raise Forbidden("this order belongs to another store", order_id=order.id)
+
+
+def set_store_operations(
+    uow: UnitOfWork, *, tenant_id: str, store_id: str, settings: dict[str, Any]
+) -> StoreOperations:
+    ops = StoreOperations.from_json(settings)
+    with uow:
+        TenancyRepository(uow.conn).store(tenant_id, store_id)
+        OrderingRepository(uow.conn).set_store_operations(tenant_id, store_id, ops, uow.clock.now())
+        uow.commit()
+    return ops
+
+
+def store_operations(uow: UnitOfWork, *, tenant_id: str, store_id: str) -> StoreOperations:
+    with joined(uow):
+        TenancyRepository(uow.conn).store(tenant_id, store_id)
+        return OrderingRepository(uow.conn).store_operations(store_id)
+
+
+def order_json(order: Order, pick_complete: datetime | None = None) -> dict[str, Any]:
+    final = order.final_lines
+    return {
+        "id": order.id,
+        "store_id": order.store_id,
+        "status": order.status.value,
+        "method": order.method.value,
+        "payment_mode": order.payment_mode.value,
+        "created_at": order.created_at.isoformat(),
+        "promise": {
+            "kind": order.promise.kind.value,
+            "window_start": order.promise.window_start.isoformat(),
+            "window_end": order.promise.window_end.isoformat(),
+            "estimate": order.promise.estimate.isoformat(),
+            "pick_complete_estimate": pick_complete.isoformat() if pick_complete else None,
+        },
+        "lines": [
+            {
+                "id": ln.id,
+                "product_id": ln.product_id,
+                "name": ln.name,
+                "sold_by": ln.sold_by.value,
+                "quantity": ln.quantity,
+                "unit_price_minor": ln.unit_price.amount,
+                "line_total_minor": ln.total.amount,
+            }
+            for ln in order.lines
+        ],
+        "final_lines": None
+        if final is None
+        else [
+            {
+                "order_line_id": fl.order_line_id,
+                "product_id": fl.product_id,
+                "name": fl.name,
+                "quantity": fl.quantity,
+                "outcome": fl.outcome.value,
+                "unit_price_minor": fl.unit_price.amount,
+                "line_total_minor": fl.total.amount,
+            }
+            for fl in final
+        ],
+        "estimated_total_minor": order.estimated_total.amount,
+        "final_total_minor": order.final_total.amount if order.final_total else None,
+        "currency": order.currency,
+        "partially_fulfilled": order.is_partially_fulfilled,
+        "history": [{"status": h.to_status.value, "at": h.at.isoformat()} for h in order.history],
+    }

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from newretail.core.geo import Point, offset_km
+from newretail.core.runtime import Runtime
+from newretail.inventory import services as inventory
+from newretail.inventory.model import OutOfStock
+from newretail.ordering import services as ordering
+from newretail.ordering.model import FulfilmentMethod
+from newretail.ordering.services import DeliveryOption
+from newretail.tenancy import services as tenancy
+
+from .test_checkout_to_packed import HOME, staff_on_shift
+
+
+def test_the_nearest_store_is_skipped_when_it_lacks_a_line(runtime: Runtime, world, shop) -> None:  # type: ignore[no-untyped-def]
+    from newretail.catalog import services as catalog
+
+    far_store = tenancy.open_store(
+        runtime.uow(),
+        tenant_id=world.tenant_id,
+        name="Second",
+        address="2 Road",
+        lat=offset_km(HOME, 0, 1.5).lat,
+        lon=offset_km(HOME, 0, 1.5).lon,
+        delivery_radius_m=3219,
+    )
+    near = Point(world.store.location.lat, world.store.location.lon + 0.004)  # ~300 m from the first store
+    bread = shop.ids["BREAD-1"]
+    catalog.set_store_price(
+        runtime.uow(), tenant_id=world.tenant_id, store_id=far_store.id, product_id=bread, price_minor=260
+    )
+    catalog.set_location(
+        runtime.uow(), tenant_id=world.tenant_id, store_id=far_store.id, product_id=bread, aisle=1, bay=1, shelf=1
+    )
+    inventory.receive(runtime.uow(), tenant_id=world.tenant_id, store_id=far_store.id, product_id=bread, quantity=30)
+    for store_id in (world.store.id, far_store.id):
+        staff_on_shift(runtime, world.tenant_id, store_id)
+    ordering.set_cart_line(
+        runtime.uow(), tenant_id=world.tenant_id, customer_id=world.customer.id, product_id=bread, quantity=12
+    )  # the first store has 10
+    plan = ordering.quote(
+        runtime.uow(),
+        tenant_id=world.tenant_id,
+        customer_id=world.customer.id,
+        method=FulfilmentMethod.DELIVERY,
+        address=near,
+        store_id=None,
+    )
+    assert plan.store.id == far_store.id
+    assert plan.lines[0].unit_price.amount == 260  # priced at the store that will serve it
+
+
+def test_express_gives_way_to_slots_as_the_pick_queue_grows(runtime: Runtime, world, shop) -> None:  # type: ignore[no-untyped-def]
+    staff_on_shift(runtime, world.tenant_id, world.store.id, pickers=1, couriers=2)
+    offers = []
+    for i in range(12):
+        customer = tenancy.register_user(
+            runtime.uow(),
+            world.hashing,
+            tenant_id=world.tenant_id,
+            email=f"c{i}@acme.test",
+            name=f"C{i}",
+            password="long enough pw",
+            role=tenancy.Role.CUSTOMER,
+        )
+        ordering.set_cart_line(
+            runtime.uow(),
+            tenant_id=world.tenant_id,
+            customer_id=customer.id,
+            product_id=shop.ids["BREAD-1"] if i < 10 else shop.ids["MILK-1"],
+            quantity=1,
+        )
+        plan = ordering.quote(
+            runtime.uow(),
+            tenant_id=world.tenant_id,
+            customer_id=customer.id,
+            method=FulfilmentMethod.DELIVERY,
+            address=HOME,
+            store_id=None,
+        )
+        offers.append((plan.quote.express is not None, len(plan.quote.slots), plan.quote.pick_complete_at))
+        option = DeliveryOption.EXPRESS if plan.quote.express else DeliveryOption.SLOT
+        ordering.checkout(
+            runtime.uow(),
+            tenant_id=world.tenant_id,
+            customer_id=customer.id,
+            method=FulfilmentMethod.DELIVERY,
+            option=option,
+            address=HOME,
+            slot_start=None if plan.quote.express else plan.quote.slots[0].start,
+        )
+    express = [e for e, _, _ in offers]
+    assert express[0] and not express[-1]
+    assert express == sorted(express, reverse=True), "once express stops fitting it does not come back"
+    assert all(n > 0 for _, n, _ in offers), "slots stay on offer"
+    completes = [c for _, _, c in offers]
+    assert completes == sorted(completes) and completes[-1] > completes[0]
+
+
+def test_concurrent_checkouts_for_the_last_units(runtime: Runtime, world, shop) -> None:  # type: ignore[no-untyped-def]
+    staff_on_shift(runtime, world.tenant_id, world.store.id)
+    peas = shop.ids["PEAS-1"]
+    buyers = []
+    for i in range(8):
+        buyer = tenancy.register_user(
+            runtime.uow(),
+            world.hashing,
+            tenant_id=world.tenant_id,
+            email=f"b{i}@acme.test",
+            name=f"B{i}",
+            password="long enough pw",
+            role=tenancy.Role.CUSTOMER,
+        )
+        ordering.set_cart_line(
+            runtime.uow(), tenant_id=world.tenant_id, customer_id=buyer.id, product_id=peas, quantity=3
+        )  # 8 x 3 wanted, 10 in stock: 3 can win
+        buyers.append(buyer.id)
+    start = threading.Barrier(len(buyers))
+
+    def attempt(customer_id: str) -> str:
+        start.wait()
+        try:
+            ordering.checkout(
+                runtime.uow(),
+                tenant_id=world.tenant_id,
+                customer_id=customer_id,
+                method=FulfilmentMethod.COLLECTION,
+                option=DeliveryOption.COLLECTION,
+                store_id=world.store.id,
+            )
+            return "won"
+        except OutOfStock:
+            return "out_of_stock"
+
+    with ThreadPoolExecutor(len(buyers)) as pool:
+        outcomes = list(pool.map(attempt, buyers))
+    assert outcomes.count("won") == 3 and outcomes.count("out_of_stock") == 5
+    level = inventory.availability(runtime.uow(), world.tenant_id, world.store.id, [peas])[peas]
+    assert (level.reserved, level.available) == (9, 1)
+    with pytest.raises(OutOfStock):
+        ordering.checkout(
+            runtime.uow(),
+            tenant_id=world.tenant_id,
+            customer_id=buyers[outcomes.index("out_of_stock")],
+            method=FulfilmentMethod.COLLECTION,
+            option=DeliveryOption.COLLECTION,
+            store_id=world.store.id,
+        )
