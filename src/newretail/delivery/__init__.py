@@ -1,0 +1,1 @@
+"""Delivery: couriers, shifts, dispatch planning, tracking, proof of delivery."""
