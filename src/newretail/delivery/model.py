@@ -281,6 +281,7 @@ class PlanStats:
     zones_solved: int = 0
     solver_iterations: int = 0
     warm_started: bool = False
+    infeasible_zones: int = 0  # zones where the solver returned no feasible plan in time (then repaired)
 
 
 @dataclass(frozen=True, slots=True)

@@ -179,7 +179,7 @@ class OptimisedPolicy:
         trips: list[PlannedTrip] = []
         postponed: list[Postponed] = []
         outlook_out: list[tuple[str, tuple[tuple[str, ...], ...]]] = []
-        iterations, zones_solved, warm = 0, 0, False
+        iterations, zones_solved, infeasible, warm = 0, 0, 0, False
         zones = zone_views(snapshot, settings)
         for index, zone in enumerate(zones):
             trips.extend(zone.pinned_trips)
@@ -222,6 +222,7 @@ class OptimisedPolicy:
             zones_solved += 1
             iterations += solved.iterations
             warm = warm or solved.warm_started
+            infeasible += 0 if solved.solver_feasible else 1
             trips.extend(solved.trips)
             postponed.extend(solved.postponed)
             outlook_out.extend(solved.later_trips)
@@ -236,6 +237,7 @@ class OptimisedPolicy:
                 zones_solved=zones_solved,
                 solver_iterations=iterations,
                 warm_started=warm,
+                infeasible_zones=infeasible,
             ),
         )
 

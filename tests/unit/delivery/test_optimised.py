@@ -182,6 +182,7 @@ def test_deterministic_with_a_fixed_seed(town) -> None:
     )
     assert first == second
     assert first.stats.solver_iterations == second.stats.solver_iterations
+    assert first.stats.infeasible_zones == 0
     assert plan_violations(snapshot, first) == []
 
 
