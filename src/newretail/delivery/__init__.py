@@ -1,1 +1,1 @@
-"""Couriers, shifts, dispatch, tracking and proof of delivery."""
+"""Delivery: couriers, shifts, dispatch planning, tracking, proof of delivery."""

@@ -1,0 +1,443 @@
+"""A store zone as a PyVRP 0.14 problem, solved and read back. Pure computation, no I/O.
+
+How dispatch maps onto PyVRP (the choices, and why):
+
+- **Units.** The solver's clock is whole seconds after the snapshot's ``now``; distances are
+  whole metres (great-circle distance times the detour factor). One routing profile per vehicle speed, so a car
+  and a bike see different durations over the same distances.
+- **Store = depot**, with ``service_duration`` = the time to collect the bags.
+- **Order = client** at its drop-off, ``delivery=[totes, grams]`` against vehicle
+  ``capacity=[totes, grams]``, ``service_duration`` = the handover, and ``release_time`` = when
+  the order will be packed (PyVRP: no trip carrying it may leave the depot earlier).
+- **Courier = vehicle type** with ``num_available=1`` and ``tw_early`` = when it is (back) at the
+  store: a courier out on a trip is a vehicle that becomes available on its return.
+  ``reload_depots=[store]`` makes routes multi-trip, so the plan anticipates each courier's
+  trips after the next one; only the next one is accounted.
+- **Lateness.** PyVRP time windows are hard (a late arrival is infeasible), but promises must be
+  soft: when not every order can be on time, the least lateness wins. So each order becomes a
+  *required mutually exclusive group* of copies with growing windows — on time, up to 5 min
+  late, 10, 20, 40, unbounded — whose prizes fall as the window grows. The group forces exactly
+  one copy to be visited; the prize difference is the lateness penalty (in metre-equivalents, so
+  it trades off against riding distance). The unbounded copy keeps every instance feasible.
+  Copies that no courier could possibly meet are left out.
+- **Postponement** is a later trip: every plannable order is placed on some courier's route (the
+  groups are required), and orders not on a next trip are postponed. Optional clients with a
+  prize were tried first; PyVRP's search then left orders out that needed a new trip opened.
+  Groups are optional (with a prize worth more than any detour) only where a place is not
+  guaranteed: single-trip mode, or an order that only a courier already holding bags can carry.
+- **Orders handed to an at-store courier** must stay with it: the courier gets its own routing
+  profile, every other profile sees those drop-offs as unreachable (``FORBIDDEN`` distance and
+  duration), and its route is a single trip. The result is re-checked anyway.
+- **Warm start** from the previous plan's trips (and its outlook) via ``initial_solution``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import numpy as np
+from pyvrp import Model, ProblemData, Route, Solution
+from pyvrp import solve as pyvrp_solve
+from pyvrp._pyvrp import Activity, ActivityType
+from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement
+
+from newretail.core.errors import ValidationFailed
+from newretail.core.geo import Point
+from newretail.delivery.model import (
+    Depot,
+    DispatchOrder,
+    DispatchPlan,
+    Load,
+    PlannedTrip,
+    Postponed,
+    PostponeReason,
+)
+from newretail.delivery.timeline import CourierOutlook, PlanningSettings, schedule_trip, seconds_after
+
+# The solver's unit of cost: distance and lateness penalties are counted in decametres. PyVRP's
+# penalty manager starts at ~50 000 per unit of excess load or time warp; in metres a lateness
+# prize outweighs that and the search drifts into overloaded routes. In decametres the heaviest
+# lateness penalty is no larger than one tote too many.
+COST_UNIT_M = 10
+
+# Distance and duration of an edge no vehicle of a profile may use. Far below PyVRP's MAX_VALUE
+# (2**44) so sums cannot overflow, far above any prize so the solver never pays it.
+FORBIDDEN = 10**9
+
+
+@dataclass(frozen=True, slots=True)
+class LatenessTier:
+    """Deliveries up to ``max_late`` after the promise cost ``penalty`` (metre-equivalents)."""
+
+    max_late: timedelta | None  # None: unbounded
+    penalty: int
+
+
+DEFAULT_LATENESS_TIERS: tuple[LatenessTier, ...] = (
+    LatenessTier(timedelta(0), 0),
+    LatenessTier(timedelta(minutes=5), 20_000),
+    LatenessTier(timedelta(minutes=10), 50_000),
+    LatenessTier(timedelta(minutes=20), 120_000),
+    LatenessTier(timedelta(minutes=40), 250_000),
+    LatenessTier(None, 500_000),
+)
+
+
+def validate_tiers(tiers: Sequence[LatenessTier]) -> None:
+    if not tiers or tiers[-1].max_late is not None:
+        raise ValidationFailed("lateness tiers must end with an unbounded tier", field="lateness_tiers")
+    bounds = [t.max_late for t in tiers[:-1]]
+    if any(b is None or b < timedelta(0) for b in bounds):
+        raise ValidationFailed("only the last lateness tier may be unbounded", field="lateness_tiers")
+    if any(a >= b for a, b in itertools.pairwise(bounds) if a is not None and b is not None):
+        raise ValidationFailed("lateness tier bounds must increase", field="lateness_tiers")
+    penalties = [t.penalty for t in tiers]
+    if penalties[0] < 0 or any(a > b for a, b in itertools.pairwise(penalties)):
+        raise ValidationFailed("lateness penalties must be non-negative and non-decreasing", field="lateness_tiers")
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneProblem:
+    now: datetime
+    depot: Depot
+    outlooks: tuple[CourierOutlook, ...]  # every courier of the zone, sorted by id
+    orders: tuple[DispatchOrder, ...]  # plannable orders nobody holds yet
+    settings: PlanningSettings
+    tiers: tuple[LatenessTier, ...]
+    multi_trip: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneSolution:
+    trips: tuple[PlannedTrip, ...]
+    postponed: tuple[Postponed, ...]
+    later_trips: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]
+    iterations: int
+    warm_started: bool
+    solver_feasible: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Copy:
+    client: int
+    tw_late: int | None  # solver seconds; None = unbounded
+
+
+@dataclass(slots=True)
+class _Built:
+    data: ProblemData
+    client_order: list[str]  # client index → order id
+    copies: dict[str, list[_Copy]]  # order id → its copies, tightest window first
+    location: dict[str, int]  # order id → location index
+    durations: list[np.ndarray]  # per vehicle type: its profile's duration matrix
+    release: dict[str, int]
+    outlooks: tuple[CourierOutlook, ...]  # vehicle type index → courier
+    orders: dict[str, DispatchOrder]  # every order in the model, including handed-over bags
+    carrier: dict[str, str]  # handed-over order id → courier id
+
+
+def _build(problem: ZoneProblem) -> _Built:
+    settings, travel, now = problem.settings, problem.settings.travel, problem.now
+    pickup_s = int(settings.pickup.total_seconds())
+    handover_s = int(settings.handover.total_seconds())
+    carrier = {o.id: ol.courier.id for ol in problem.outlooks for o in ol.carried}
+    orders = sorted([*problem.orders, *(o for ol in problem.outlooks for o in ol.carried)], key=lambda o: o.id)
+    points: list[Point] = [problem.depot.location, *(o.drop_off for o in orders)]
+    location = {o.id: i + 1 for i, o in enumerate(orders)}
+
+    model = Model()
+    # PyVRP only uses coordinates for its neighbourhood heuristics; the matrices below are the truth.
+    locations = [model.add_location(x=p.lon, y=p.lat) for p in points]
+    depot = model.add_depot(locations[0], service_duration=pickup_s, name=problem.depot.store_id)
+
+    distance = np.array([[travel.distance_m(a, b) for b in points] for a in points], dtype=np.int64)
+
+    def durations_at(speed_kmh: float) -> np.ndarray:
+        return np.array([[travel.seconds_for(int(d), speed_kmh) for d in row] for row in distance], dtype=np.int64)
+
+    # Profiles: one per speed for free couriers, one per courier holding bags.
+    def profile_key(ol: CourierOutlook) -> str:
+        return f"courier:{ol.courier.id}" if ol.carried else f"speed:{ol.courier.vehicle.speed_kmh}"
+
+    keys = list(dict.fromkeys(profile_key(ol) for ol in problem.outlooks))
+    speed_of = {profile_key(ol): ol.courier.vehicle.speed_kmh for ol in problem.outlooks}
+    profiles = [model.add_profile(name=key) for key in keys]
+    cost_distance = (distance + COST_UNIT_M // 2) // COST_UNIT_M
+    distance_matrices: list[np.ndarray] = []
+    duration_matrices: list[np.ndarray] = []
+    for key in keys:
+        dist, dur = cost_distance.copy(), durations_at(speed_of[key])
+        for order_id, courier_id in carrier.items():
+            if key != f"courier:{courier_id}":
+                loc = location[order_id]
+                for matrix in (dist, dur):
+                    matrix[loc, :] = FORBIDDEN
+                    matrix[:, loc] = FORBIDDEN
+                    matrix[loc, loc] = 0
+        distance_matrices.append(dist)
+        duration_matrices.append(dur)
+
+    vehicle_durations: list[np.ndarray] = []
+    for ol in problem.outlooks:
+        index = keys.index(profile_key(ol))
+        vehicle_durations.append(duration_matrices[index])
+        multi = problem.multi_trip and not ol.carried
+        capacity = ol.courier.vehicle.capacity
+        model.add_vehicle_type(
+            num_available=1,
+            capacity=[capacity.totes, capacity.weight_g],
+            start_depot=depot,
+            end_depot=depot,
+            tw_early=seconds_after(now, ol.free_at),
+            profile=profiles[index],
+            reload_depots=[depot] if multi else [],
+            name=ol.courier.id,
+        )
+
+    tiers = problem.tiers
+    max_penalty = tiers[-1].penalty
+    client_order: list[str] = []
+    copies: dict[str, list[_Copy]] = {}
+    release: dict[str, int] = {}
+    for order in orders:
+        loc = location[order.id]
+        release[order.id] = seconds_after(now, order.ready_at)
+        if order.id in carrier:
+            takers = [ol for ol in problem.outlooks if ol.courier.id == carrier[order.id]]
+        else:
+            takers = [ol for ol in problem.outlooks if order.load.fits(ol.courier.vehicle.capacity)]
+        earliest = min(
+            max(seconds_after(now, ol.free_at), release[order.id])
+            + pickup_s
+            + travel.seconds_for(int(distance[0, loc]), ol.courier.vehicle.speed_kmh)
+            for ol in takers
+        )
+        windows: list[tuple[int | None, int]] = []
+        for tier in tiers:
+            if tier.max_late is None:
+                windows.append((None, tier.penalty))
+                continue
+            late = int((order.promised_by + tier.max_late - now).total_seconds())
+            if late >= earliest:  # a window nobody can meet only slows the search down
+                windows.append((late, tier.penalty))
+        # Required only where a place is guaranteed: with its carrier, or on a multi-trip route
+        # (unlimited reloads, unbounded last window). An order only a bag-holding, single-trip
+        # courier could carry may not fit beside those bags: it is optional, with a prize worth
+        # more than any detour, and postponed if left out.
+        required = order.id in carrier or (problem.multi_trip and any(not ol.carried for ol in takers))
+        base_prize = 0 if required else max_penalty // COST_UNIT_M
+        group = model.add_client_group(required=required, name=order.id) if len(windows) > 1 or not required else None
+        copies[order.id] = []
+        for tw_late, penalty in windows:
+            copies[order.id].append(_Copy(len(client_order), tw_late))
+            model.add_client(
+                locations[loc],
+                delivery=[order.totes, order.weight_g],
+                service_duration=handover_s,
+                tw_late=tw_late if tw_late is not None else np.iinfo(np.int64).max,
+                release_time=release[order.id],
+                prize=base_prize + (max_penalty - penalty) // COST_UNIT_M if group is not None else 0,
+                required=group is None,
+                group=group,
+                name=order.id,
+            )
+            client_order.append(order.id)
+
+    # PyVRP's stub types matrices as ``ndarray[int]``, which no real array satisfies.
+    data = model.data().replace(
+        distance_matrices=cast(Any, distance_matrices), duration_matrices=cast(Any, duration_matrices)
+    )
+    return _Built(
+        data=data,
+        client_order=client_order,
+        copies=copies,
+        location=location,
+        durations=vehicle_durations,
+        release=release,
+        outlooks=problem.outlooks,
+        orders={o.id: o for o in orders},
+        carrier=carrier,
+    )
+
+
+def _previous_routes(built: _Built, previous: DispatchPlan | None) -> dict[str, list[list[str]]]:
+    """The previous plan's trips for this zone's couriers, cleaned up to fit this model."""
+    routes: dict[str, list[list[str]]] = {}
+    taken: set[str] = set(built.carrier)
+    for ol in built.outlooks:
+        courier_id = ol.courier.id
+        planned: list[tuple[str, ...]] = []
+        if previous is not None:
+            next_trip = previous.next_trip(courier_id)
+            if next_trip is not None:
+                planned.append(next_trip.order_ids)
+            planned.extend(previous.later_trips(courier_id))
+        trips: list[list[str]] = []
+        for trip in planned:
+            kept = [oid for oid in trip if oid in built.orders and oid not in taken]
+            taken.update(kept)
+            if kept:
+                trips.append(kept)
+        if ol.carried:
+            held = [o.id for o in ol.carried]
+            first = trips[0] if trips else []
+            trips = [held + [oid for oid in first if oid not in held]]
+        if trips:
+            routes[courier_id] = trips
+    return routes
+
+
+def _initial_solution(built: _Built, previous: DispatchPlan | None, settings: PlanningSettings) -> Solution | None:
+    if previous is None:
+        return None
+    routes = _previous_routes(built, previous)
+    if not routes:
+        return None
+    pickup_s = int(settings.pickup.total_seconds())
+    handover_s = int(settings.handover.total_seconds())
+    solver_routes: list[Route] = []
+    for vehicle, ol in enumerate(built.outlooks):
+        trips = routes.get(ol.courier.id)
+        if not trips:
+            continue
+        if len(trips) > 1 and not built.data.vehicle_type(vehicle).reload_depots:  # single-trip courier
+            trips = trips[:1]
+        duration = built.durations[vehicle]
+        clock = int(built.data.vehicle_type(vehicle).tw_early)
+        activities: list[Activity] = []
+        for number, trip in enumerate(trips):
+            if number:
+                activities.append(Activity(ActivityType.DEPOT, 0))
+            clock = max(clock, *(built.release[oid] for oid in trip)) + pickup_s
+            here = 0
+            for order_id in trip:
+                loc = built.location[order_id]
+                clock += int(duration[here, loc])
+                # the tightest copy whose window this arrival still meets
+                copy = next(
+                    (c for c in built.copies[order_id] if c.tw_late is None or c.tw_late >= clock),
+                    built.copies[order_id][-1],
+                )
+                activities.append(Activity(ActivityType.CLIENT, copy.client))
+                clock += handover_s
+                here = loc
+            clock += int(duration[here, 0])
+        solver_routes.append(Route(built.data, activities, vehicle))
+    return Solution(built.data, solver_routes)
+
+
+def no_improvement_iterations(order_count: int) -> int:
+    """Stop once this many iterations in a row found nothing better: small zones converge fast."""
+    return 300 + 30 * order_count
+
+
+def solve_zone(
+    problem: ZoneProblem, *, time_limit: float, seed: int, previous: DispatchPlan | None = None
+) -> ZoneSolution:
+    """Plan one zone within about ``time_limit`` seconds of wall time (building the model counts)."""
+    started = time.perf_counter()
+    built = _build(problem)
+    initial = _initial_solution(built, previous, problem.settings)
+    search_limit = max(0.005, time_limit - (time.perf_counter() - started))
+    stop = MultipleCriteria([NoImprovement(no_improvement_iterations(len(problem.orders))), MaxRuntime(search_limit)])
+    result = pyvrp_solve(built.data, stop=stop, seed=seed, collect_stats=False, display=False, initial_solution=initial)
+    routes = _read_routes(built, result.best)
+    trips, postponed, later = _commit(problem, built, routes)
+    return ZoneSolution(
+        trips=trips,
+        postponed=postponed,
+        later_trips=later,
+        iterations=result.num_iterations,
+        warm_started=initial is not None,
+        solver_feasible=result.best.is_feasible(),
+    )
+
+
+def _read_routes(built: _Built, solution: Solution) -> dict[str, list[list[str]]]:
+    routes: dict[str, list[list[str]]] = {}
+    seen: set[str] = set()
+    for route in solution.routes():
+        by_trip: dict[int, list[str]] = {}
+        for activity in route.schedule():
+            if not activity.is_client():
+                continue
+            order_id = built.client_order[activity.idx]
+            if order_id in seen:  # a group visited twice is infeasible; keep the first visit
+                continue
+            seen.add(order_id)
+            by_trip.setdefault(activity.trip, []).append(order_id)
+        trips = [by_trip[k] for k in sorted(by_trip)]
+        if trips:
+            routes[built.outlooks[route.vehicle_type()].courier.id] = trips
+    return routes
+
+
+def _commit(
+    problem: ZoneProblem, built: _Built, routes: dict[str, list[list[str]]]
+) -> tuple[tuple[PlannedTrip, ...], tuple[Postponed, ...], tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]]:
+    """Turn solver routes into next trips, re-checking the rules rather than trusting the solver:
+    handed-over bags stay with their courier, and no next trip exceeds its vehicle's capacity."""
+    # Handed-over bags: off every other route, onto their courier's next trip.
+    for courier_id, trips in routes.items():
+        routes[courier_id] = [
+            [oid for oid in trip if built.carrier.get(oid, courier_id) == courier_id] for trip in trips
+        ]
+    for ol in problem.outlooks:
+        if not ol.carried:
+            continue
+        held = [o.id for o in ol.carried]
+        trips = routes.get(ol.courier.id, [])
+        first = trips[0] if trips else []
+        rest = [[oid for oid in trip if oid not in held] for trip in trips[1:]]
+        missing = [oid for oid in held if oid not in first]
+        routes[ol.courier.id] = [first + missing, *rest]
+
+    trips_out: list[PlannedTrip] = []
+    postponed: list[Postponed] = []
+    later_out: list[tuple[str, tuple[tuple[str, ...], ...]]] = []
+    accounted: set[str] = set()
+    for ol in problem.outlooks:
+        courier_trips = [t for t in routes.get(ol.courier.id, []) if t]
+        if not courier_trips:
+            continue
+        first, later = courier_trips[0], courier_trips[1:]
+        capacity = ol.courier.vehicle.capacity
+        while not _load(first, built).fits(capacity):
+            # The solver may return an overloaded route when it found nothing feasible in time.
+            drop = next(oid for oid in reversed(first) if oid not in built.carrier)
+            first.remove(drop)
+            postponed.append(Postponed(drop, PostponeReason.OVER_CAPACITY))
+            accounted.add(drop)
+        if first:
+            trips_out.append(
+                schedule_trip(
+                    courier=ol.courier,
+                    depot=problem.depot,
+                    orders=[built.orders[oid] for oid in first],
+                    free_at=ol.free_at,
+                    settings=problem.settings,
+                )
+            )
+            accounted.update(first)
+        later = [[oid for oid in trip if oid not in accounted] for trip in later]
+        later = [trip for trip in later if trip]
+        if later:
+            later_out.append((ol.courier.id, tuple(tuple(trip) for trip in later)))
+    in_later = {oid for _, trips in later_out for trip in trips for oid in trip}
+    for order in problem.orders:
+        if order.id not in accounted:
+            reason = PostponeReason.LATER_TRIP if order.id in in_later else PostponeReason.UNPLACED
+            postponed.append(Postponed(order.id, reason))
+    return tuple(trips_out), tuple(postponed), tuple(later_out)
+
+
+def _load(order_ids: Sequence[str], built: _Built) -> Load:
+    total = Load()
+    for order_id in order_ids:
+        total += built.orders[order_id].load
+    return total

@@ -1,0 +1,86 @@
+"""The PyVRP translation itself: the solver sees the same clock, durations and rules as the plan."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pyvrp import solve
+from pyvrp.stop import NoImprovement
+
+from newretail.delivery import vrp
+from newretail.delivery.model import CourierState, VehicleKind
+from newretail.delivery.timeline import PlanningSettings, courier_outlook, schedule_trip, seconds_after
+
+
+def _problem(town, settings: PlanningSettings | None = None) -> vrp.ZoneProblem:
+    settings = settings or PlanningSettings()
+    snapshot = town.snapshot()
+    depot = snapshot.depots[0]
+    orders = {o.id: o for o in snapshot.orders}
+    outlooks = tuple(courier_outlook(c, depot, orders, snapshot.now, settings) for c in snapshot.couriers_of("s1"))
+    held = {o for c in snapshot.couriers for o in c.carrying}
+    return vrp.ZoneProblem(
+        now=snapshot.now,
+        depot=depot,
+        outlooks=outlooks,
+        orders=tuple(o for o in snapshot.orders if o.id not in held),
+        settings=settings,
+        tiers=vrp.DEFAULT_LATENESS_TIERS,
+    )
+
+
+def test_plan_etas_use_the_solvers_own_arithmetic(town) -> None:
+    town.courier("bike")
+    town.courier("car", kind=VehicleKind.CAR, state=CourierState.RETURNING, back_in=timedelta(minutes=3))
+    for n in range(8):
+        town.order(f"o{n}", at_km=((n % 4) - 1.5, (n // 4) * 1.2 - 0.6), ready_in=timedelta(minutes=n % 3))
+    problem = _problem(town)
+    built = vrp._build(problem)
+    result = solve(built.data, stop=NoImprovement(500), seed=1, collect_stats=False)
+    assert result.is_feasible()
+    checked = 0
+    for route in result.best.routes():
+        outlook = built.outlooks[route.vehicle_type()]
+        first_trip = [a for a in route.schedule() if a.is_client() and a.trip == 0]
+        ours = schedule_trip(
+            courier=outlook.courier,
+            depot=problem.depot,
+            orders=[built.orders[built.client_order[a.idx]] for a in first_trip],
+            free_at=outlook.free_at,
+            settings=problem.settings,
+        )
+        # The solver may start a trip later than as soon as possible; the ride itself is identical.
+        shifts = {a.start_time - seconds_after(town.now, eta) for a, eta in zip(first_trip, ours.arrivals, strict=True)}
+        assert len(shifts) <= 1 and all(shift >= 0 for shift in shifts)
+        checked += len(first_trip)
+    assert checked > 0
+
+
+def test_windows_nobody_can_meet_are_left_out(town) -> None:
+    town.courier("bike")
+    town.order("easy", at_km=(0.5, 0.0), due_in=timedelta(minutes=30))
+    town.order("hopeless", at_km=(3.0, 0.0), due_in=-timedelta(minutes=8))
+    built = vrp._build(_problem(town))
+    assert len(built.copies["easy"]) == len(vrp.DEFAULT_LATENESS_TIERS)
+    # hopeless: 8 min overdue, then 1 min pickup + 3.9 km at 15 km/h (15.6 min): ~24.6 min late at
+    # best, so only the "up to 40 min late" and the unbounded windows are worth modelling
+    assert [c.tw_late is None for c in built.copies["hopeless"]] == [False, True]
+    assert built.copies["hopeless"][0].tw_late == seconds_after(
+        town.now, town.orders[1].promised_by + timedelta(minutes=40)
+    )
+
+
+def test_bags_in_hand_are_unreachable_for_every_other_courier(town) -> None:
+    town.order("held", at_km=(1.0, 0.0))
+    town.order("free", at_km=(-1.0, 0.0))
+    town.courier("holder", state=CourierState.WAITING, carrying=("held",))
+    town.courier("other")
+    built = vrp._build(_problem(town))
+    held, free = built.location["held"], built.location["free"]
+    holder, other = (built.outlooks.index(o) for o in sorted(built.outlooks, key=lambda o: o.courier.id))
+    assert built.outlooks[holder].courier.id == "holder"
+    assert built.durations[other][0, held] == vrp.FORBIDDEN
+    assert built.durations[holder][0, held] < vrp.FORBIDDEN
+    assert built.durations[other][0, free] == built.durations[holder][0, free]  # both bikes
+    assert built.data.vehicle_type(holder).reload_depots == []  # leaves on a single trip
+    assert built.data.vehicle_type(other).reload_depots == [0]
