@@ -23,8 +23,8 @@ demo: $(VENV)/.installed
 	NEWRETAIL_DATABASE_URL=$(DEMO_DB) $(BIN)/newretail serve
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy

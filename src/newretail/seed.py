@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from newretail.catalog.demo import seed_demo_catalog
+from newretail.catalog.model import PricedProduct
 from newretail.core.runtime import Runtime
 from newretail.tenancy import services as tenancy
-from newretail.tenancy.model import Role, Store
+from newretail.tenancy.model import OpeningHours, Role, Store
 from newretail.tenancy.repository import TenancyRepository
 from newretail.tenancy.security import PasswordHashing
 
@@ -29,6 +30,10 @@ class DemoCity:
     tenant_id: str
     stores: list[Store]
     logins: dict[str, str] = field(default_factory=dict)  # role -> email
+
+
+DEMO_PICKERS = 3
+DEMO_COURIERS = 6
 
 
 class AlreadySeeded(RuntimeError):
@@ -50,11 +55,16 @@ def seed_demo(runtime: Runtime, *, seed: int = 42) -> DemoCity:
             lat=lat,
             lon=lon,
             delivery_radius_m=runtime.settings.default_delivery_radius_m,
+            # Open around the clock, so the demo takes orders whenever someone tries it.
+            opening_hours=OpeningHours.every_day("00:00", "00:00"),
         )
         for name, address, lat, lon in DEMO_STORES
     ]
     seed_demo_catalog(runtime.uow(), tenant_id=tenant_id, store_ids=[s.id for s in stores], seed=seed)
     city = DemoCity(tenant_id=tenant_id, stores=stores)
+    for index, store in enumerate(stores):
+        seed_store_stock(runtime, tenant_id, store.id, seed=seed + index)
+        seed_store_staff(runtime, tenant_id, store.id, pickers=DEMO_PICKERS, couriers=DEMO_COURIERS)
     people = [
         ("admin@freshmart.test", "Ada Admin", Role.TENANT_ADMIN, None),
         ("manager@freshmart.test", "Mo Manager", Role.STORE_MANAGER, stores[0].id),
@@ -75,6 +85,45 @@ def seed_demo(runtime: Runtime, *, seed: int = 42) -> DemoCity:
         )
         city.logins[role.value] = email
     return city
+
+
+def seed_store_stock(runtime: Runtime, tenant_id: str, store_id: str, *, seed: int) -> int:
+    """Opening stock for every product the store sells: a few low lines, so shelves do run empty."""
+    import random
+
+    from newretail.catalog.model import SoldBy
+    from newretail.inventory import services as inventory
+
+    rng = random.Random(seed)
+    quantities: dict[str, int] = {}
+    for item in _all_priced(runtime, tenant_id, store_id):
+        if item.product.sold_by is SoldBy.WEIGHT:
+            quantities[item.product.id] = rng.randint(5, 60) * 1000  # grams
+        else:
+            quantities[item.product.id] = rng.choice((2, 4, 8, 12, 20, 30, 40, 60))
+    return inventory.receive_many(
+        runtime.uow(), tenant_id=tenant_id, store_id=store_id, quantities=quantities, reference="opening stock"
+    )
+
+
+def seed_store_staff(runtime: Runtime, tenant_id: str, store_id: str, *, pickers: int, couriers: int) -> None:
+    """Pickers on shift and bikes on the road, so the promise has people to count on."""
+    from newretail.delivery import roster
+    from newretail.fulfilment import services as fulfilment
+
+    for i in range(pickers):
+        fulfilment.start_shift(runtime.uow(), tenant_id=tenant_id, store_id=store_id, picker_id=f"demo-picker-{i + 1}")
+    with runtime.engine.begin() as conn:
+        for i in range(couriers):
+            courier_id = roster.add_courier(
+                conn,
+                tenant_id=tenant_id,
+                store_id=store_id,
+                name=f"Bike {i + 1}",
+                vehicle="bike",
+                now=runtime.clock.now(),
+            )
+            roster.set_on_shift(conn, tenant_id, courier_id, True, runtime.clock.now())
 
 
 def make_plain_products(runtime: Runtime, tenant_id: str, count: int, *, prefix: str = "PLAIN") -> list[str]:
@@ -105,3 +154,13 @@ def make_plain_products(runtime: Runtime, tenant_id: str, count: int, *, prefix:
     with runtime.engine.begin() as conn:
         conn.execute(products.insert(), rows)
     return ids
+
+
+def _all_priced(runtime: Runtime, tenant_id: str, store_id: str) -> list[PricedProduct]:
+    from newretail.catalog import services as catalog
+    from newretail.catalog.services import MAX_PRICE_LIST_PAGE
+
+    found: list[PricedProduct] = []
+    while page := catalog.price_list(runtime.uow(), tenant_id, store_id, limit=MAX_PRICE_LIST_PAGE, offset=len(found)):
+        found.extend(page)
+    return found

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from newretail.inventory.model import (
@@ -80,6 +80,41 @@ class InventoryRepository:
             update(stock_levels)
             .where(stock_levels.c.store_id == store_id, stock_levels.c.product_id == level.product_id)
             .values(on_hand=level.on_hand, reserved=level.reserved, updated_at=now)
+        )
+
+    def write_levels(self, store_id: str, levels: list[StockLevel], now: datetime) -> None:
+        if not levels:
+            return
+        self.conn.execute(
+            update(stock_levels)
+            .where(stock_levels.c.store_id == store_id, stock_levels.c.product_id == bindparam("pid"))
+            .values(on_hand=bindparam("new_on_hand"), reserved=bindparam("new_reserved"), updated_at=now),
+            [{"pid": lv.product_id, "new_on_hand": lv.on_hand, "new_reserved": lv.reserved} for lv in levels],
+        )
+
+    def add_movements(
+        self,
+        tenant_id: str,
+        store_id: str,
+        deltas: list[tuple[str, int]],
+        reason: MovementReason,
+        reference: str | None,
+        now: datetime,
+    ) -> None:
+        self.conn.execute(
+            insert(stock_movements),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "store_id": store_id,
+                    "product_id": pid,
+                    "delta": delta,
+                    "reason": reason.value,
+                    "reference": reference,
+                    "at": now,
+                }
+                for pid, delta in deltas
+            ],
         )
 
     def add_movement(

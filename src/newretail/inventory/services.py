@@ -104,6 +104,27 @@ def receive(
     )
 
 
+def receive_many(
+    uow: UnitOfWork, *, tenant_id: str, store_id: str, quantities: dict[str, int], reference: str | None = None
+) -> int:
+    """A whole delivery note in one transaction (opening stock, a lorry at the back door)."""
+    bad = sorted(p for p, q in quantities.items() if q <= 0)
+    if bad:
+        raise ValidationFailed("received quantities must be positive", product_ids=bad)
+    if not quantities:
+        return 0
+    with uow:
+        levels = _lock(uow, tenant_id, store_id, sorted(quantities), create=True)
+        repo = InventoryRepository(uow.conn)
+        now = uow.clock.now()
+        for product_id, quantity in sorted(quantities.items()):
+            levels[product_id].on_hand += quantity
+        repo.write_levels(store_id, [levels[p] for p in sorted(quantities)], now)
+        repo.add_movements(tenant_id, store_id, sorted(quantities.items()), MovementReason.RECEIPT, reference, now)
+        uow.commit()
+    return len(quantities)
+
+
 def adjust(
     uow: UnitOfWork,
     *,

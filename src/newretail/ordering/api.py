@@ -191,7 +191,7 @@ def cancel(order_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> dict[
     return services.order_json(order)
 
 
-@router.post("/orders/{order_id}/{step}")
+@router.post("/orders/{order_id}/steps/{step}")
 def advance(order_id: str, step: str, staff: StaffDep, runtime: RuntimeDep) -> dict[str, Any]:
     """Staff steps after packing: ``dispatch``, ``deliver``, ``ready_for_collection``, ``collect``."""
     order = services.get_order(runtime.uow(), staff.tenant_id, order_id)
