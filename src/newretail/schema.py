@@ -14,6 +14,7 @@ def load_all_tables() -> MetaData:
     import newretail.catalog.tables
     import newretail.core.idempotency
     import newretail.core.messaging
+    import newretail.payments.tables
     import newretail.tenancy.tables  # noqa: F401
 
     return metadata

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 
 def all_routers() -> list[APIRouter]:
+    from newretail.payments.api import router as payments_router
     from newretail.tenancy.api import router as tenancy_router
 
-    return [tenancy_router]
+    return [tenancy_router, payments_router]
