@@ -18,8 +18,8 @@ from newretail.payments.providers import PaymentProviders
 
 ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
 payments_app = typer.Typer(help="Payments: reconciliation with providers, local Alipay gateway.", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)  # one finding per line, for people and for grep
+err_console = Console(stderr=True, soft_wrap=True)
 
 DatabaseOption = Annotated[
     str | None, typer.Option("--database", envvar="NEWRETAIL_DATABASE_URL", help="SQLAlchemy URL")
@@ -125,8 +125,11 @@ def gateway_sim(
         "NEWRETAIL_PAYMENTS_ALIPAY_APP_PRIVATE_KEY": private_key_pem(app_key),
         "NEWRETAIL_PAYMENTS_ALIPAY_PUBLIC_KEY": sim.alipay_public_key_pem,
     }.items():
-        console.print(f"export {name}='{value.strip()}'", soft_wrap=True, highlight=False)
-    console.print(f"demo buyer {buyer}; a payment code for the till: {sim.payment_code(buyer)}")
+        console.print(f"export {name}='{value.strip()}'", highlight=False)
+    console.print(
+        f"demo buyer {buyer}: pay a QR code with POST {sim.base_url}/buyer/scan (qr_code, buyer_id); "
+        f"get a barcode payment code with POST {sim.base_url}/buyer/payment-code (buyer_id)"
+    )
     try:
         while True:  # deliver notifications like Alipay: again and again until answered "success"
             sim.deliver_notifications()

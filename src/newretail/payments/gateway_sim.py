@@ -6,6 +6,10 @@ public key; answers are ``{"<method>_response": {...}, "sign": "..."}`` signed w
 key pair (generated here, in memory, never written anywhere). It keeps its own trade records, sends
 signed asynchronous notifications, and serves a daily bill for reconciliation.
 
+The buyer's side (what the Alipay app does) is :meth:`scan_and_pay` and :meth:`payment_code`, also
+reachable over HTTP for the demo: ``POST /buyer/scan`` (``qr_code``, ``buyer_id``) and
+``POST /buyer/payment-code`` (``buyer_id``).
+
 Methods: ``alipay.trade.precreate`` (QR code), ``alipay.trade.pay`` (barcode), ``alipay.trade.query``,
 ``alipay.trade.refund``, ``alipay.trade.cancel``, ``alipay.data.dataservice.bill.downloadurl.query``.
 
@@ -149,11 +153,12 @@ class AlipayGatewaySim:
         clock: Clock | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        key: rsa.RSAPrivateKey | None = None,
     ) -> None:
         self.app_id = app_id
         self._app_public_key_pem = app_public_key_pem
         self._clock = clock or SystemClock()
-        self._key = generate_private_key()
+        self._key = key or generate_private_key()  # the gateway's own key pair, in memory only
         self.alipay_public_key_pem = public_key_pem(self._key)
         self._lock = threading.RLock()
         self._trades: dict[str, SimTrade] = {}
@@ -187,7 +192,9 @@ class AlipayGatewaySim:
 
         self._server = ThreadingHTTPServer((self._host, self._port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="alipay-sim", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="alipay-sim", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -301,12 +308,32 @@ class AlipayGatewaySim:
         if path.startswith("/bill/"):
             self._serve_bill(handler, path.removeprefix("/bill/"))
             return
+        if path.startswith("/buyer/"):
+            self._serve_buyer(handler, path.removeprefix("/buyer/"), query)
+            return
         if path != "/gateway.do":
             _reply(handler, 404, b"not found", "text/plain")
             return
         params = {k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()}
         body = self.handle(params)
         _reply(handler, 200, body.encode("utf-8"), "application/json;charset=utf-8")
+
+    def _serve_buyer(self, handler: BaseHTTPRequestHandler, action: str, query: str) -> None:
+        """What the buyer's Alipay app does, over HTTP for the demo: scan a QR code, show a payment code."""
+        form = {k: v[-1] for k, v in urllib.parse.parse_qs(query).items()}
+        try:
+            if action == "scan":
+                trade = self.scan_and_pay(form["qr_code"], form["buyer_id"])
+                body = {"out_trade_no": trade.out_trade_no, "trade_status": trade.status}
+            elif action == "payment-code":
+                body = {"auth_code": self.payment_code(form["buyer_id"])}
+            else:
+                _reply(handler, 404, b"not found", "text/plain")
+                return
+        except (KeyError, LookupError) as exc:
+            _reply(handler, 400, json.dumps({"error": str(exc)}).encode(), "application/json")
+            return
+        _reply(handler, 200, json.dumps(body).encode(), "application/json")
 
     def _serve_bill(self, handler: BaseHTTPRequestHandler, token: str) -> None:
         with self._lock:
@@ -398,7 +425,9 @@ class AlipayGatewaySim:
         if existing is not None:
             if existing.status == "TRADE_SUCCESS":
                 raise _Refused("ACQ.TRADE_HAS_SUCCESS", "trade already paid")
-            raise _Refused("ACQ.TRADE_HAS_CLOSE", "trade closed")
+            if existing.status == "TRADE_CLOSED":
+                raise _Refused("ACQ.TRADE_HAS_CLOSE", "trade closed")
+            raise _Refused("ACQ.CONTEXT_INCONSISTENT", "trade exists as a QR trade")
         buyer_id = self._codes.pop(str(biz.get("auth_code", "")), None)
         if buyer_id is None:
             raise _Refused("ACQ.PAYMENT_AUTH_CODE_INVALID", "payment code invalid or used")

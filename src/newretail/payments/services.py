@@ -73,7 +73,7 @@ from newretail.payments.providers import (
     day_bounds,
 )
 from newretail.payments.repository import LedgerRepository, PaymentsRepository, TradeOwner
-from newretail.tenancy.model import Principal
+from newretail.tenancy.model import Principal, Role
 from newretail.tenancy.repository import TenancyRepository
 
 log = logging.getLogger(__name__)
@@ -839,8 +839,10 @@ def _apply_notification(u: UnitOfWork, providers: PaymentProviders, owner: Trade
                 return "amount_mismatch"
             return "applied" if _complete_topup(u, topup, note.provider_trade_no) else "no_change"
         if note.status is TradeStatus.CLOSED:
-            payments.topup_transition(owner.tenant_id, topup.id, TopUpStatus.PENDING, TopUpStatus.FAILED, u.clock.now())
-            return "applied"
+            closed = payments.topup_transition(
+                owner.tenant_id, topup.id, TopUpStatus.PENDING, TopUpStatus.FAILED, u.clock.now()
+            )
+            return "applied" if closed else "no_change"
         return "no_change"
     payment = payments.payment(owner.tenant_id, owner.id, lock=True)
     if payment is None or payment.status is not PaymentStatus.PENDING:
@@ -878,8 +880,7 @@ def order_payment(uow: UnitOfWork, *, tenant_id: str, order_id: str) -> PaymentV
 
 
 def list_payments(uow: UnitOfWork, *, actor: Principal, limit: int = 100) -> list[PaymentView]:
-    from newretail.tenancy.model import Role
-
+    """Customers get their own; staff bound to a store get that store's; partners get none."""
     with uow:
         payments = PaymentsRepository(uow.conn)
         if actor.role is Role.CUSTOMER:

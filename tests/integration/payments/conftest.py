@@ -27,14 +27,24 @@ def app_key() -> rsa.RSAPrivateKey:
     return generate_private_key()
 
 
+@pytest.fixture(scope="session")
+def gateway_key() -> rsa.RSAPrivateKey:
+    """The local gateway's own key pair (Alipay's side); generated per test session."""
+    return generate_private_key()
+
+
 @pytest.fixture
 def payment_settings() -> PaymentSettings:
     return PaymentSettings(authorisation_margin_bps=1000, manager_refund_limit_minor=2_000, max_topup_minor=100_000)
 
 
 @pytest.fixture
-def alipay_sim(app_key: rsa.RSAPrivateKey, clock: SimulatedClock) -> Iterator[AlipayGatewaySim]:
-    with AlipayGatewaySim(app_id=APP_ID, app_public_key_pem=public_key_pem(app_key), clock=clock) as sim:
+def alipay_sim(
+    app_key: rsa.RSAPrivateKey, gateway_key: rsa.RSAPrivateKey, clock: SimulatedClock
+) -> Iterator[AlipayGatewaySim]:
+    with AlipayGatewaySim(
+        app_id=APP_ID, app_public_key_pem=public_key_pem(app_key), clock=clock, key=gateway_key
+    ) as sim:
         yield sim
 
 

@@ -325,3 +325,49 @@ def test_reconciliation_matches_the_gateway_bill_and_reports_what_the_ledger_lac
     assert [(m.problem, m.key.trade, m.provider_amount) for m in report.mismatches] == [
         ("missing_in_ledger", "stray-1", 500)
     ]
+
+
+def test_the_buyer_side_of_the_gateway_works_over_http_for_the_demo(
+    alipay_shop: Shop, alipay_sim: AlipayGatewaySim
+) -> None:
+    import json
+    import urllib.parse
+    import urllib.request
+
+    def post(path: str, **form: str) -> dict[str, str]:
+        data = urllib.parse.urlencode(form).encode()
+        with urllib.request.urlopen(f"{alipay_sim.base_url}{path}", data=data, timeout=5) as response:
+            answer: dict[str, str] = json.loads(response.read())
+            return answer
+
+    buyer = alipay_sim.open_buyer(10_000)
+    payment = alipay_shop.authorise("order-1", 1_000, method=Method.ALIPAY, channel=Channel.QR)
+    assert post("/buyer/scan", qr_code=payment.qr_code, buyer_id=buyer)["trade_status"] == "TRADE_SUCCESS"
+    code = post("/buyer/payment-code", buyer_id=buyer)["auth_code"]
+    paid = alipay_shop.authorise("order-2", 1_000, method=Method.ALIPAY, channel=Channel.BARCODE, payment_code=code)
+    assert paid.status is PaymentStatus.AUTHORISED
+
+
+def test_a_retry_after_a_crash_between_alipay_and_our_commit_charges_once(
+    alipay_shop: Shop, alipay_sim: AlipayGatewaySim
+) -> None:
+    from newretail.payments.providers import ChargeRequest, ChargeStatus
+
+    buyer = alipay_sim.open_buyer(10_000)
+    code = alipay_sim.payment_code(buyer)
+    # The first attempt reached Alipay, then our process died before committing: only Alipay knows.
+    trade = services._derived_id(alipay_shop.tenant_id, "authorise", "order-1", "checkout-1")
+    first = alipay_shop.providers.get(Method.ALIPAY).authorise(
+        ChargeRequest(
+            trade=trade, amount=1_100, currency="GBP", subject="x", channel=Channel.BARCODE, payment_code=code
+        )
+    )
+    assert first.status is ChargeStatus.SUCCEEDED
+    # The client retries with the same Idempotency-Key (and the same, now used, payment code).
+    payment = alipay_shop.authorise(
+        "order-1", 1_000, method=Method.ALIPAY, channel=Channel.BARCODE, payment_code=code, key="checkout-1"
+    )
+    assert payment.id == trade and payment.status is PaymentStatus.AUTHORISED
+    assert alipay_sim.buyer_balance(buyer) == 10_000 - 1_100
+    assert _entries(alipay_shop, payment.id) == ["authorisation"]
+    alipay_shop.verify()
