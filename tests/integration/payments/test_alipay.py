@@ -47,7 +47,7 @@ def _notify(shop: Shop, params: dict[str, str]) -> services.NotificationResult:
 
 
 def test_qr_payment_is_pending_until_the_signed_notification_even_delivered_ten_times(
-    alipay_shop: Shop, alipay_sim: AlipayGatewaySim
+    alipay_shop: Shop, alipay_sim: AlipayGatewaySim, caplog: pytest.LogCaptureFixture
 ) -> None:
     payment = alipay_shop.authorise("order-1", 2_000, method=Method.ALIPAY, channel=Channel.QR)
     assert payment.status is PaymentStatus.PENDING
@@ -58,8 +58,10 @@ def test_qr_payment_is_pending_until_the_signed_notification_even_delivered_ten_
     alipay_sim.scan_and_pay(payment.qr_code, buyer)
     [notification] = alipay_sim.pending_notifications()
     assert notification["trade_status"] == "TRADE_SUCCESS"
+    caplog.set_level(logging.INFO, logger="newretail.payments.services")
     outcomes = [_notify(alipay_shop, notification).outcome for _ in range(10)]
     assert outcomes == ["applied"] + ["duplicate"] * 9
+    assert caplog.text.count("was already processed; ignored") == 9  # replays are refused, and logged
     assert _entries(alipay_shop, payment.id) == ["authorisation"]
     with alipay_shop.runtime.engine.connect() as conn:
         deliveries = conn.execute(select(provider_notifications.c.deliveries)).scalar_one()
