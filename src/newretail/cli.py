@@ -9,8 +9,11 @@ from rich.console import Console
 
 from newretail.core.runtime import Runtime
 from newretail.core.settings import get_settings
+from newretail.payments.cli import ledger_app, payments_app
 
 app = typer.Typer(help="newretail: stores as warehouses, 30-minute delivery, app payments.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(payments_app, name="payments")
 console = Console()
 err_console = Console(stderr=True)
 

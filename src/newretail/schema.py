@@ -18,6 +18,7 @@ def load_all_tables() -> MetaData:
     import newretail.fulfilment.tables
     import newretail.inventory.tables
     import newretail.ordering.tables
+    import newretail.payments.tables
     import newretail.tenancy.tables  # noqa: F401
 
     return metadata

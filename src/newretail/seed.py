@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from newretail.catalog.demo import seed_demo_catalog
 from newretail.catalog.model import PricedProduct
 from newretail.core.runtime import Runtime
+from newretail.payments.seed import seed_demo_wallets
 from newretail.tenancy import services as tenancy
 from newretail.tenancy.model import OpeningHours, Role, Store
 from newretail.tenancy.repository import TenancyRepository
@@ -84,6 +85,7 @@ def seed_demo(runtime: Runtime, *, seed: int = 42) -> DemoCity:
             store_id=store_id,
         )
         city.logins[role.value] = email
+    seed_demo_wallets(runtime, tenant_id=tenant_id, customer_emails=[city.logins[Role.CUSTOMER.value]])
     return city
 
 

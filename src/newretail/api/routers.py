@@ -10,6 +10,7 @@ def all_routers() -> list[APIRouter]:
     from newretail.fulfilment.api import router as fulfilment_router
     from newretail.inventory.api import router as inventory_router
     from newretail.ordering.api import router as ordering_router
+    from newretail.payments.api import router as payments_router
     from newretail.tenancy.api import router as tenancy_router
 
-    return [tenancy_router, catalog_router, inventory_router, ordering_router, fulfilment_router]
+    return [tenancy_router, catalog_router, inventory_router, ordering_router, fulfilment_router, payments_router]
