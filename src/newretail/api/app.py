@@ -11,7 +11,10 @@ from fastapi.responses import JSONResponse
 
 from newretail.core.errors import DomainError
 from newretail.core.runtime import Runtime
+from newretail.payments.config import PaymentSettings
+from newretail.payments.providers import PaymentProviders
 from newretail.tenancy.security import PasswordHashing, TokenIssuer
+from newretail.wiring import register_handlers
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
@@ -24,6 +27,10 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.tokens = TokenIssuer(runtime.settings.jwt_secret, timedelta(minutes=runtime.settings.jwt_ttl_minutes))
     app.state.hashing = PasswordHashing(runtime.settings.argon2_time_cost, runtime.settings.argon2_memory_kib)
+
+    # From NEWRETAIL_PAYMENTS_*; tests may swap app.state.payment_providers, so handlers read it late.
+    app.state.payment_providers = PaymentProviders.from_settings(PaymentSettings(), runtime.clock)
+    register_handlers(runtime, lambda: app.state.payment_providers)
 
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:

@@ -12,9 +12,11 @@ from newretail.api.deps import IdempotencyKey, ManagerDep, PrincipalDep, Runtime
 from newretail.core.errors import ValidationFailed
 from newretail.core.geo import Point
 from newretail.fulfilment.substitution import SubstitutionPreference
-from newretail.ordering import services
+from newretail.ordering import payment, services
 from newretail.ordering.model import FulfilmentMethod, PaymentMode
 from newretail.ordering.services import DeliveryOption
+from newretail.payments.api import ProvidersDep
+from newretail.payments.model import Channel, Method
 from newretail.tenancy.model import STAFF_ROLES
 from newretail.tenancy.services import require_store_access
 
@@ -45,6 +47,9 @@ class CheckoutIn(WhereIn):
     option: DeliveryOption
     slot_start: datetime | None = None
     payment_mode: PaymentMode = PaymentMode.PAY_ON_DELIVERY
+    payment_method: Method | None = Field(default=None, description="wallet, alipay or test; needed to pay now")
+    payment_channel: Channel = Channel.DIRECT
+    payment_code: str | None = Field(default=None, max_length=64, description="in-store barcode or test token")
     substitution_preference: SubstitutionPreference = SubstitutionPreference.ACCEPT_SUGGESTED
 
 
@@ -149,9 +154,17 @@ def quote(body: WhereIn, principal: PrincipalDep, runtime: RuntimeDep) -> dict[s
 
 @router.post("/me/checkout", status_code=status.HTTP_201_CREATED)
 def checkout(
-    body: CheckoutIn, principal: PrincipalDep, runtime: RuntimeDep, key: IdempotencyKey = None
+    body: CheckoutIn,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    providers: ProvidersDep,
+    key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    return services.checkout(
+    """Place the cart. Paying now authorises the promised total (plus a margin for weighed goods and
+    substitutions) before the order joins the pick queue; a declined payment cancels it (402)."""
+    if body.payment_mode is PaymentMode.PAY_NOW and body.payment_method is None:
+        raise ValidationFailed("paying now needs a payment_method", field="payment_method")
+    order = services.checkout(
         runtime.uow(),
         tenant_id=principal.tenant_id,
         customer_id=principal.subject_id,
@@ -164,6 +177,22 @@ def checkout(
         substitution_preference=body.substitution_preference,
         idempotency_key=key,
     )
+    if body.payment_mode is PaymentMode.PAY_NOW:
+        assert body.payment_method is not None
+        view = payment.pay(
+            runtime.uow(),
+            providers,
+            tenant_id=principal.tenant_id,
+            customer_id=principal.subject_id,
+            order_id=order["id"],
+            method=body.payment_method,
+            channel=body.payment_channel,
+            payment_code=body.payment_code,
+            idempotency_key=f"checkout:{order['id']}",
+        )
+        order = services.order_json(services.get_order(runtime.uow(), principal.tenant_id, order["id"]))
+        order["payment"] = view.to_json()
+    return order
 
 
 @router.get("/me/orders")
@@ -197,6 +226,14 @@ def advance(order_id: str, step: str, staff: StaffDep, runtime: RuntimeDep) -> d
     order = services.get_order(runtime.uow(), staff.tenant_id, order_id)
     require_store_access(staff, order.store_id)
     return services.order_json(services.advance(runtime.uow(), tenant_id=staff.tenant_id, order_id=order_id, step=step))
+
+
+@router.post("/orders/{order_id}/payment-hold/release")
+def release_payment_hold(order_id: str, manager: ManagerDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """The explicit override: the money was collected another way, the order may leave."""
+    order = services.get_order(runtime.uow(), manager.tenant_id, order_id)
+    require_store_access(manager, order.store_id)
+    return services.order_json(payment.release_hold(runtime.uow(), tenant_id=manager.tenant_id, order_id=order_id))
 
 
 @router.get("/stores/{store_id}/operations")

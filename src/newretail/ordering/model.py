@@ -123,6 +123,13 @@ class IllegalOrderTransition(Conflict):
     http_status = 409
 
 
+class PaymentHeld(Conflict):
+    """The packed total was not collected: the order may not be handed over until it is."""
+
+    code = "payment_held"
+    http_status = 409
+
+
 class InvalidFinalLines(ValidationFailed):
     code = "invalid_final_lines"
     http_status = 422
@@ -245,6 +252,8 @@ class Order:
     history: list[StatusChange] = field(default_factory=list)
     final_lines: tuple[FinalLine, ...] | None = None
     cancellation_reason: str | None = None
+    # Set when the packed total could not be collected: the goods wait, they never leave unpaid.
+    payment_hold_reason: str | None = None
 
     @classmethod
     def create(
@@ -380,7 +389,28 @@ class Order:
         self.final_lines = lines
 
     def dispatch(self, at: datetime) -> None:
+        self._check_not_held()
         self._apply(OrderEvent.DISPATCH, at)
+
+    def hold_for_payment(self, reason: str) -> None:
+        if self.status not in (OrderStatus.PACKED, OrderStatus.READY_FOR_COLLECTION):
+            raise IllegalOrderTransition(
+                f"only a packed order is held for payment, this one is {self.status.value}", order_id=self.id
+            )
+        self.payment_hold_reason = reason or "payment not collected"
+
+    def release_payment_hold(self) -> None:
+        self.payment_hold_reason = None
+
+    @property
+    def is_held_for_payment(self) -> bool:
+        return self.payment_hold_reason is not None
+
+    def _check_not_held(self) -> None:
+        if self.payment_hold_reason is not None:
+            raise PaymentHeld(
+                f"the order is held: {self.payment_hold_reason}", order_id=self.id, reason=self.payment_hold_reason
+            )
 
     def deliver(self, at: datetime) -> None:
         self._apply(OrderEvent.DELIVER, at)
@@ -389,6 +419,7 @@ class Order:
         self._apply(OrderEvent.READY_FOR_COLLECTION, at)
 
     def collect(self, at: datetime) -> None:
+        self._check_not_held()
         self._apply(OrderEvent.COLLECT, at)
 
     def cancel_by_customer(self, at: datetime) -> None:

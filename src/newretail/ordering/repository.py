@@ -69,6 +69,7 @@ class OrderingRepository:
             "total_minor": order.total.amount,
             "currency": order.currency,
             "updated_at": order.history[-1].at,
+            "payment_held": order.is_held_for_payment,
             "document": _ORDER.dump_python(order, mode="json"),
         }
 

@@ -375,7 +375,7 @@ def cancel_by_customer(uow: UnitOfWork, *, tenant_id: str, customer_id: str, ord
         if order.customer_id != customer_id:
             raise NotFound("order not found", order_id=order_id)
         order.cancel_by_customer(uow.clock.now())
-        _release_order_stock(uow, order)
+        release_order_stock(uow, order)
         repo.save_order(order)
         uow.emit(
             OrderCancelled(
@@ -386,7 +386,7 @@ def cancel_by_customer(uow: UnitOfWork, *, tenant_id: str, customer_id: str, ord
     return order
 
 
-def _release_order_stock(uow: UnitOfWork, order: Order) -> None:
+def release_order_stock(uow: UnitOfWork, order: Order) -> None:
     repo = OrderingRepository(uow.conn)
     row = repo.order_row(order.tenant_id, order.id)
     inventory.release_within(uow, tenant_id=order.tenant_id, reservation_id=row.reservation_id)
@@ -491,5 +491,6 @@ def order_json(order: Order, pick_complete: datetime | None = None) -> dict[str,
         "final_total_minor": order.final_total.amount if order.final_total else None,
         "currency": order.currency,
         "partially_fulfilled": order.is_partially_fulfilled,
+        "payment_hold": order.payment_hold_reason,
         "history": [{"status": h.to_status.value, "at": h.at.isoformat()} for h in order.history],
     }

@@ -1,6 +1,19 @@
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Float, ForeignKey, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    false,
+)
 
 from newretail.core.db import UTCDateTime, metadata
 
@@ -48,6 +61,7 @@ orders = Table(
     Column("currency", String(3), nullable=False),
     Column("reservation_id", String(36), nullable=False),
     Column("substitution_preference", String(20), nullable=False),
+    Column("payment_held", Boolean, nullable=False, server_default=false()),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("document", JSON, nullable=False),

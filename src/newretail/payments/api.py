@@ -6,7 +6,6 @@ own; staff bound to a store act on that store's payments; store managers refund 
 
 from __future__ import annotations
 
-import threading
 import urllib.parse
 from datetime import datetime
 from typing import Annotated
@@ -20,7 +19,6 @@ from newretail.api.deps import IdempotencyKey, ManagerDep, PrincipalDep, Runtime
 from newretail.core.errors import Forbidden, NotFound, ValidationFailed
 from newretail.core.money import Money
 from newretail.payments import services
-from newretail.payments.config import PaymentSettings
 from newretail.payments.model import (
     Channel,
     InvalidNotification,
@@ -36,17 +34,12 @@ from newretail.payments.providers import PaymentProviders
 from newretail.tenancy.model import Principal, Role
 
 router = APIRouter(prefix="/payments", tags=["payments"])
-_providers_lock = threading.Lock()
 
 
 def get_payment_providers(request: Request) -> PaymentProviders:
-    """One set of providers per app, built from ``NEWRETAIL_PAYMENTS_*`` on first use (tests may preset it)."""
-    with _providers_lock:
-        providers: PaymentProviders | None = getattr(request.app.state, "payment_providers", None)
-        if providers is None:
-            providers = PaymentProviders.from_settings(PaymentSettings(), request.app.state.runtime.clock)
-            request.app.state.payment_providers = providers
-        return providers
+    """The app's providers (built by ``create_app`` from ``NEWRETAIL_PAYMENTS_*``; tests may swap them)."""
+    providers: PaymentProviders = request.app.state.payment_providers
+    return providers
 
 
 ProvidersDep = Annotated[PaymentProviders, Depends(get_payment_providers)]

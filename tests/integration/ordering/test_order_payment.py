@@ -1,0 +1,139 @@
+"""Orders pay through the app: authorise at checkout, capture the packed total, hold on failure."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from newretail.core.runtime import Runtime
+from newretail.fulfilment import services as fulfilment
+from newretail.inventory import services as inventory
+from newretail.ordering import services as ordering
+from newretail.payments import services as payments
+
+from .test_checkout_to_packed import HOME, staff_on_shift
+
+
+def _key() -> dict[str, str]:
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
+def _checkout(client: TestClient, shopper: dict[str, str], shop, **payment: Any):  # type: ignore[no-untyped-def]
+    for sku, quantity in (("MILK-1", 2), ("BREAD-1", 1)):
+        assert (
+            client.put(
+                "/me/cart/lines", headers=shopper, json={"product_id": shop.ids[sku], "quantity": quantity}
+            ).status_code
+            == 200
+        )
+    return client.post(
+        "/me/checkout",
+        headers={**shopper, **_key()},
+        json={
+            "method": "delivery",
+            "option": "express",
+            "lat": HOME.lat,
+            "lon": HOME.lon,
+            "payment_mode": "pay_now",
+            **payment,
+        },
+    )
+
+
+def _pick_everything_but_one_milk(runtime: Runtime, world, shop, order_id: str) -> None:  # type: ignore[no-untyped-def]
+    batch = fulfilment.start_batch(
+        runtime.uow(), tenant_id=world.tenant_id, store_id=world.store.id, picker_id="p0", order_ids=[order_id]
+    )
+    for task in batch.pick_list.tasks:
+        units = 1 if task.product_id == shop.ids["MILK-1"] else task.quantity
+        fulfilment.scan(
+            runtime.uow(),
+            tenant_id=world.tenant_id,
+            order_id=order_id,
+            line_id=task.order_line_id,
+            barcode=task.barcode,
+            units=units,
+        )
+        if units < task.quantity:
+            fulfilment.report_short(
+                runtime.uow(), tenant_id=world.tenant_id, order_id=order_id, line_id=task.order_line_id
+            )
+
+
+def _wallet(runtime: Runtime, world) -> int:  # type: ignore[no-untyped-def]
+    return payments.wallet_balance(
+        runtime.uow(), tenant_id=world.tenant_id, customer_id=world.customer.id, currency="GBP"
+    ).amount
+
+
+def test_wallet_order_is_authorised_then_charged_the_packed_total(
+    client: TestClient, runtime: Runtime, world, shop
+) -> None:  # type: ignore[no-untyped-def]
+    staff_on_shift(runtime, world.tenant_id, world.store.id)
+    shopper = world.login(client, world.customer.email)
+    topped = client.post(
+        "/payments/wallet/top-ups", headers={**shopper, **_key()}, json={"amount_minor": 2000, "method": "test"}
+    )
+    assert topped.status_code == 201, topped.text
+    placed = _checkout(client, shopper, shop, payment_method="wallet")
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    assert order["status"] == "placed" and order["payment"]["status"] == "authorised"
+    estimated = 2 * 165 + 250
+    assert order["payment"]["authorised"] > estimated  # the margin for substitutions and weighed goods
+    assert _wallet(runtime, world) == 2000 - order["payment"]["authorised"]
+
+    _pick_everything_but_one_milk(runtime, world, shop, order["id"])
+    packed = fulfilment.pack(runtime.uow(), tenant_id=world.tenant_id, order_id=order["id"])
+    assert packed.final_total is not None and packed.final_total.amount == 165 + 250
+    view = payments.order_payment(runtime.uow(), tenant_id=world.tenant_id, order_id=order["id"])
+    assert view is not None and view.status.value == "captured" and view.captured == 165 + 250
+    assert _wallet(runtime, world) == 2000 - (165 + 250)  # the rest of the hold came back
+    assert payments.verify_ledger(runtime.uow()).ok
+
+
+def test_declined_payment_cancels_the_order_and_frees_the_stock(
+    client: TestClient, runtime: Runtime, world, shop
+) -> None:  # type: ignore[no-untyped-def]
+    staff_on_shift(runtime, world.tenant_id, world.store.id)
+    shopper = world.login(client, world.customer.email)
+    response = _checkout(client, shopper, shop, payment_method="test", payment_code="tok_decline")
+    assert response.status_code == 402, response.text
+    milk = shop.ids["MILK-1"]
+    assert inventory.availability(runtime.uow(), world.tenant_id, world.store.id, [milk])[milk].reserved == 0
+    orders = ordering.customer_orders(runtime.uow(), world.tenant_id, world.customer.id)
+    assert [o.status.value for o in orders] == ["cancelled"]
+
+
+def test_failed_capture_holds_the_order_until_a_manager_releases_it(
+    client: TestClient, runtime: Runtime, world, shop
+) -> None:  # type: ignore[no-untyped-def]
+    staff_on_shift(runtime, world.tenant_id, world.store.id)
+    shopper = world.login(client, world.customer.email)
+    order = _checkout(client, shopper, shop, payment_method="test", payment_code="tok_capture_fails").json()
+    assert order["status"] == "placed"
+    _pick_everything_but_one_milk(runtime, world, shop, order["id"])
+    fulfilment.pack(runtime.uow(), tenant_id=world.tenant_id, order_id=order["id"])
+    admin = world.login(client)
+    held = client.get(f"/orders/{order['id']}", headers=admin).json()
+    assert held["status"] == "packed" and held["payment_hold"]
+    refused = client.post(f"/orders/{order['id']}/steps/dispatch", headers=admin)
+    assert refused.status_code == 409 and refused.json()["code"] == "payment_held"
+    assert client.post(f"/orders/{order['id']}/payment-hold/release", headers=admin).status_code == 200
+    assert client.post(f"/orders/{order['id']}/steps/dispatch", headers=admin).json()["status"] == "out_for_delivery"
+
+
+def test_cancelling_a_paid_order_gives_the_hold_back(client: TestClient, runtime: Runtime, world, shop) -> None:  # type: ignore[no-untyped-def]
+    staff_on_shift(runtime, world.tenant_id, world.store.id)
+    shopper = world.login(client, world.customer.email)
+    client.post(
+        "/payments/wallet/top-ups", headers={**shopper, **_key()}, json={"amount_minor": 2000, "method": "test"}
+    )
+    order = _checkout(client, shopper, shop, payment_method="wallet").json()
+    assert _wallet(runtime, world) < 2000
+    cancelled = client.post(f"/orders/{order['id']}/cancel", headers=shopper)
+    assert cancelled.json()["status"] == "cancelled"
+    assert _wallet(runtime, world) == 2000
+    assert payments.verify_ledger(runtime.uow()).ok
