@@ -108,13 +108,15 @@ def seed_store_stock(runtime: Runtime, tenant_id: str, store_id: str, *, seed: i
     )
 
 
-def seed_store_staff(runtime: Runtime, tenant_id: str, store_id: str, *, pickers: int, couriers: int) -> None:
+def seed_store_staff(
+    runtime: Runtime, tenant_id: str, store_id: str, *, pickers: int, couriers: int, picker_prefix: str = "demo-picker-"
+) -> None:
     """Pickers on shift and bikes on the road, so the promise has people to count on."""
     from newretail.delivery import roster
     from newretail.fulfilment import services as fulfilment
 
     for i in range(pickers):
-        fulfilment.start_shift(runtime.uow(), tenant_id=tenant_id, store_id=store_id, picker_id=f"demo-picker-{i + 1}")
+        fulfilment.start_shift(runtime.uow(), tenant_id=tenant_id, store_id=store_id, picker_id=f"{picker_prefix}{i}")
     with runtime.engine.begin() as conn:
         for i in range(couriers):
             courier_id = roster.add_courier(

@@ -188,18 +188,34 @@ class PricedProduct:
     price: Money  # per unit for SoldBy.EACH, per kilogram for SoldBy.WEIGHT
 
 
+_STOP_WORDS = frozenset({"the", "and", "with", "of", "in", "a", "finest", "value", "organic"})
+
+
+def _name_words(name: str) -> frozenset[str]:
+    """Words that say what a product is (not its size or its brand's adjectives)."""
+    words = (w.strip(".,()&-").lower() for w in name.split())
+    return frozenset(w for w in words if len(w) > 2 and not any(ch.isdigit() for ch in w) and w not in _STOP_WORDS)
+
+
 def rank_substitutes(
-    original: Product, original_price: Money, candidates: Iterable[PricedProduct], limit: int
+    original: Product,
+    original_price: Money,
+    candidates: Iterable[PricedProduct],
+    limit: int,
+    price_band_percent: int = 50,
 ) -> list[PricedProduct]:
     """Products a picker may offer instead of ``original``, best first.
 
     Eligible: same category and same ``sold_by`` (a per-kg price only compares with a per-kg price),
-    priced in the same currency, not the original itself. Ranked by how close the price is; at equal
-    distance the cheaper one first (the shopper is never charged more by a tie), then by name and id
-    so the order is stable.
+    priced in the same currency within ``price_band_percent`` of the original, not the original
+    itself. Ranked by how much of the original's name they share (crème fraîche for crème fraîche
+    before rice pudding), then by how close the price is; at equal distance the cheaper one first
+    (the shopper is never charged more by a tie), then by name and id so the order is stable.
     """
     if limit < 1:
         raise ValidationFailed("limit must be at least 1", field="limit")
+    band = original_price.amount * price_band_percent
+    wanted = _name_words(original.name) - _name_words(original.brand)
     eligible = [
         c
         for c in candidates
@@ -207,8 +223,15 @@ def rank_substitutes(
         and c.product.category == original.category
         and c.product.sold_by == original.sold_by
         and c.price.currency == original_price.currency
+        and abs(c.price.amount - original_price.amount) * 100 <= band
     ]
     eligible.sort(
-        key=lambda c: (abs(c.price.amount - original_price.amount), c.price.amount, c.product.name, c.product.id)
+        key=lambda c: (
+            -len(wanted & (_name_words(c.product.name) - _name_words(c.product.brand))),
+            abs(c.price.amount - original_price.amount),
+            c.price.amount,
+            c.product.name,
+            c.product.id,
+        )
     )
     return eligible[:limit]

@@ -15,7 +15,6 @@ timeout with :meth:`Substitution.resolve_timeout`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -78,37 +77,6 @@ class SubstituteCandidate:
     sold_by: SoldBy
     unit_price: Money  # per unit, or per kilogram when sold by weight
     in_stock: bool = True
-
-
-def suggest_substitutes(
-    *,
-    product_id: str,
-    category: str,
-    sold_by: SoldBy,
-    unit_price: Money,
-    candidates: Sequence[SubstituteCandidate],
-    limit: int = 3,
-    price_band_percent: int | None = 50,
-) -> list[SubstituteCandidate]:
-    """Rank candidates for replacing ``product_id``: same category, sold the same way, in stock,
-    within ``price_band_percent`` of the original price; closest price first, and at equal
-    distance the cheaper one (the customer should not pay more for our shortage), then by name."""
-    if limit < 0:
-        raise ValidationFailed("limit cannot be negative", field="limit")
-    price = unit_price.amount
-
-    def eligible(c: SubstituteCandidate) -> bool:
-        if c.product_id == product_id or not c.in_stock or c.category != category or c.sold_by is not sold_by:
-            return False
-        if c.unit_price.currency != unit_price.currency:
-            return False
-        return price_band_percent is None or abs(c.unit_price.amount - price) * 100 <= price * price_band_percent
-
-    ranked = sorted(
-        filter(eligible, candidates),
-        key=lambda c: (abs(c.unit_price.amount - price), c.unit_price.amount, c.name, c.product_id),
-    )
-    return ranked[:limit]
 
 
 @dataclass(eq=False)

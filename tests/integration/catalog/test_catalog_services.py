@@ -131,7 +131,9 @@ def test_read_helpers_join_the_callers_transaction(runtime: Runtime, world, make
     assert services.price_lines(runtime.uow(), world.tenant_id, world.store.id, [milk.id]) == {}
 
 
-def test_substitutes_share_category_and_sold_by_and_rank_by_price(runtime: Runtime, world, make_product) -> None:  # type: ignore[no-untyped-def]
+def test_substitutes_share_category_and_sold_by_and_rank_by_likeness_then_price(
+    runtime: Runtime, world, make_product
+) -> None:  # type: ignore[no-untyped-def]
     store = world.store.id
     wanted = make_product(world.tenant_id, "Whole Milk 2 pints")
     offers = {
@@ -153,14 +155,14 @@ def test_substitutes_share_category_and_sold_by_and_rank_by_price(runtime: Runti
 
     ranked = services.substitute_candidates(runtime.uow(), world.tenant_id, store, wanted.id, limit=3)
     assert [c.product.name for c in ranked] == [
+        "Organic Whole Milk 2 pints",  # whole milk for whole milk first, the closer price first
+        "Whole Milk 4 pints",
         "Semi-Skimmed Milk 2 pints",
-        "Skimmed Milk 2 pints",
-        "Organic Whole Milk 2 pints",
     ]
-    assert [c.price.amount for c in ranked] == [112, 105, 150]
+    assert [c.price.amount for c in ranked] == [150, 155, 112]
     everything = services.substitute_candidates(runtime.uow(), world.tenant_id, store, wanted.id, limit=50)
     assert all(c.product.category == "Dairy & Eggs" and c.product.sold_by == SoldBy.EACH for c in everything)
-    assert len(everything) == 5
+    assert len(everything) == 4  # the oat drink costs more than half as much again: outside the band
 
     unpriced = make_product(world.tenant_id, "Goat Milk")
     with pytest.raises(NotSoldInStore) as caught:

@@ -8,29 +8,18 @@ import pytest
 
 from newretail.core.geo import Point, offset_km
 from newretail.core.runtime import Runtime
-from newretail.delivery import roster
 from newretail.fulfilment import services as fulfilment
 from newretail.inventory import services as inventory
 from newretail.ordering import services as ordering
 from newretail.ordering.model import FulfilmentMethod, OrderStatus
 from newretail.ordering.promise import OutsideDeliveryZone
 from newretail.ordering.services import DeliveryOption
+from newretail.seed import seed_store_staff
 
 
 def staff_on_shift(runtime: Runtime, tenant_id: str, store_id: str, pickers: int = 1, couriers: int = 1) -> None:
-    for i in range(pickers):
-        fulfilment.start_shift(runtime.uow(), tenant_id=tenant_id, store_id=store_id, picker_id=f"p{i}")
-    with runtime.engine.begin() as conn:
-        for i in range(couriers):
-            courier_id = roster.add_courier(
-                conn,
-                tenant_id=tenant_id,
-                store_id=store_id,
-                name=f"Courier {i}",
-                vehicle="bike",
-                now=runtime.clock.now(),
-            )
-            roster.set_on_shift(conn, tenant_id, courier_id, True, runtime.clock.now())
+    """Pickers p0, p1, ... and bikes on shift at the store."""
+    seed_store_staff(runtime, tenant_id, store_id, pickers=pickers, couriers=couriers, picker_prefix="p")
 
 
 def _fill_cart(runtime: Runtime, world, shop, customer_id: str | None = None) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -147,7 +148,7 @@ def _priced(pid: str, amount: int, *, category: str = "Dairy & Eggs", sold_by: S
     return PricedProduct(product, Money(amount, "GBP"))
 
 
-def test_substitutes_rank_by_price_closeness_with_the_cheaper_first_on_ties() -> None:
+def test_substitutes_rank_by_price_closeness_with_the_cheaper_first_on_ties_within_the_band() -> None:
     original = _priced("orig", 200)
     pool = [
         original,
@@ -159,7 +160,9 @@ def test_substitutes_rank_by_price_closeness_with_the_cheaper_first_on_ties() ->
         _priced("by-weight", 200, sold_by=SoldBy.WEIGHT),
     ]
     ranked = rank_substitutes(original.product, original.price, pool, limit=10)
-    assert [c.product.id for c in ranked] == ["exact", "below", "above", "far"]
+    assert [c.product.id for c in ranked] == ["exact", "below", "above"]  # "far" costs twice as much
+    wide = rank_substitutes(original.product, original.price, pool, limit=10, price_band_percent=100)
+    assert [c.product.id for c in wide] == ["exact", "below", "above", "far"]
     assert [c.product.id for c in rank_substitutes(original.product, original.price, pool, limit=2)] == [
         "exact",
         "below",
@@ -178,11 +181,27 @@ def test_substitutes_never_mix_currencies_and_need_a_positive_limit() -> None:
 def test_substitute_ranking_is_sorted_by_distance_and_complete(prices: list[int], target: int, limit: int) -> None:
     original = _priced("orig", target)
     pool = [_priced(f"c{i}", p) for i, p in enumerate(prices)]
+    in_band = [c for c in pool if abs(c.price.amount - target) * 100 <= target * 50]
     ranked = rank_substitutes(original.product, original.price, pool, limit)
     distances = [abs(c.price.amount - target) for c in ranked]
     assert distances == sorted(distances)
-    assert len(ranked) == min(limit, len(pool))
-    if ranked and len(ranked) < len(pool):
+    assert len(ranked) == min(limit, len(in_band))
+    if ranked and len(ranked) < len(in_band):
         cut = max(distances)
-        left_out = [c for c in pool if c not in ranked]
+        left_out = [c for c in in_band if c not in ranked]
         assert all(abs(c.price.amount - target) >= cut for c in left_out)
+
+
+def test_substitutes_that_share_the_originals_name_come_first() -> None:
+    def named(pid: str, brand: str, name: str, amount: int) -> PricedProduct:
+        priced = _priced(pid, amount)
+        return PricedProduct(replace(priced.product, brand=brand, name=f"{brand} {name}"), priced.price)
+
+    original = named("orig", "Clover Fields", "Creme Fraiche 300ml", 150)
+    pool = [
+        named("pudding", "FreshMart", "Rice Pudding 400g", 150),
+        named("other-brand", "Meadow Vale", "Creme Fraiche 200ml", 130),
+        named("yoghurt", "Clover Fields", "Greek Yoghurt 500g", 150),  # sharing the brand does not make it alike
+    ]
+    ranked = rank_substitutes(original.product, original.price, pool, limit=3)
+    assert ranked[0].product.id == "other-brand"  # then the others by price, then name

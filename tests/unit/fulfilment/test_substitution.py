@@ -27,7 +27,6 @@ from newretail.fulfilment.substitution import (
     SubstitutionPreference,
     SubstitutionStatus,
     SubstitutionStillOpen,
-    suggest_substitutes,
 )
 from newretail.ordering.model import FulfilmentOutcome, LineOutcome, OrderLine
 
@@ -181,31 +180,3 @@ def test_substitute_scans_are_checked_against_the_shortfall_and_barcode() -> Non
         ("rice", LineOutcome.FULL),
     ]
     assert result.releases == (StockQuantity("milk", 1),)
-
-
-def test_suggestions_same_category_same_sale_unit_in_stock_similar_price() -> None:
-    candidates = [
-        OAT,
-        SubstituteCandidate("soy", "Soy drink", "00000093", "milk", SoldBy.EACH, Money(120)),
-        SubstituteCandidate("gold", "Gold top", "00000109", "milk", SoldBy.EACH, Money(130)),
-        SubstituteCandidate("caviar", "Caviar", "00000116", "fish", SoldBy.EACH, Money(125)),
-        SubstituteCandidate("a2", "A2 milk", "00000123", "milk", SoldBy.EACH, Money(126), in_stock=False),
-        SubstituteCandidate("truffle", "Truffle milk", "00000130", "milk", SoldBy.EACH, Money(900)),
-        SubstituteCandidate("loose", "Loose milk", "00000086", "milk", SoldBy.WEIGHT, Money(125)),
-        SubstituteCandidate("milk", "Milk 1l", MILK_GTIN, "milk", SoldBy.EACH, Money(125)),
-    ]
-    ranked = suggest_substitutes(
-        product_id="milk", category="milk", sold_by=SoldBy.EACH, unit_price=Money(125), candidates=candidates
-    )
-    # equal distance (5p): the cheaper one first
-    assert [c.product_id for c in ranked] == ["soy", "gold", "oat"]
-    unbounded = suggest_substitutes(
-        product_id="milk",
-        category="milk",
-        sold_by=SoldBy.EACH,
-        unit_price=Money(125),
-        candidates=candidates,
-        limit=10,
-        price_band_percent=None,
-    )
-    assert [c.product_id for c in unbounded] == ["soy", "gold", "oat", "truffle"]
