@@ -67,11 +67,33 @@ def serve(
     import uvicorn
 
     from newretail.api.app import create_app
+    from newretail.maintenance import MaintenanceLoop
     from newretail.migrate import upgrade
 
     runtime = _runtime(database)
     upgrade(runtime.engine)
-    uvicorn.run(create_app(runtime), host=host, port=port)
+    app_ = create_app(runtime)  # registers the event handlers the maintenance loop redelivers to
+    loop = MaintenanceLoop(runtime)
+    loop.start()
+    try:
+        uvicorn.run(app_, host=host, port=port)
+    finally:
+        loop.stop()
+
+
+@app.command()
+def maintain(database: DatabaseOption = None) -> None:
+    """Run the background jobs once: expire cart holds, resolve overdue substitutions, redeliver events."""
+    from newretail.api.app import create_app
+    from newretail.maintenance import run_once
+
+    runtime = _runtime(database)
+    create_app(runtime)
+    report = run_once(runtime)
+    console.print(
+        f"expired {report.reservations_expired} reservations, resolved {report.substitutions_resolved} "
+        f"substitutions, redelivered {report.events_redelivered} events"
+    )
 
 
 def _register_context_commands() -> None:
