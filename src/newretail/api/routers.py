@@ -11,5 +11,6 @@ def all_routers() -> list[APIRouter]:
     from newretail.inventory.api import router as inventory_router
     from newretail.ordering.api import router as ordering_router
     from newretail.tenancy.api import router as tenancy_router
+    from newretail.web.routes import router as web_router
 
-    return [tenancy_router, catalog_router, inventory_router, ordering_router, fulfilment_router]
+    return [tenancy_router, catalog_router, inventory_router, ordering_router, fulfilment_router, web_router]
