@@ -18,7 +18,7 @@ from newretail.ordering.services import DeliveryOption
 
 from .conftest import DemoServer  # type: ignore[import-not-found]
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+pytestmark = pytest.mark.e2e
 VIEWPORT = {"width": 1360, "height": 900}
 
 
@@ -57,6 +57,7 @@ def test_shopper_checks_out_and_the_operator_sees_the_order(
     promise = shop.locator("#promise")
     assert "From FreshMart Soho" in promise.inner_text()
     assert promise.locator(".option").count() >= 2  # express and slots, or several slots
+    shop.screenshot(path=str(screenshots / "checkout.png"), full_page=True)
     shop.click("#checkout-form button[type=submit]")
     shop.wait_for_url(re.compile(r"/shop/orders\?placed="))
     order_id = shop.url.split("placed=")[1]
@@ -83,7 +84,9 @@ def test_the_dashboard_updates_itself_as_orders_arrive(chromium: Any, demo_serve
     ops.context.close()
 
 
-def test_picker_walks_the_batch_in_aisle_order_and_packs(chromium: Any, demo_server: DemoServer) -> None:
+def test_picker_walks_the_batch_in_aisle_order_and_packs(
+    chromium: Any, demo_server: DemoServer, screenshots: Path
+) -> None:
     _place_order_behind_the_scenes(demo_server)
     pick = _log_in(chromium, demo_server, demo_server.city.logins["picker"])
     assert pick.url.endswith("/pick")
@@ -92,6 +95,7 @@ def test_picker_walks_the_batch_in_aisle_order_and_packs(chromium: Any, demo_ser
     pick.click("#take-batch")
     aisles = [int(a.split()[-1]) for a in pick.locator(".task .aisle").all_inner_texts()]
     assert aisles == sorted(aisles) and aisles
+    pick.screenshot(path=str(screenshots / "pick.png"), full_page=True)
     while pick.locator(".scan-form").count():
         task = pick.locator(".task:has(.scan-form)").first
         barcode = task.locator(".task-what .mono").inner_text()

@@ -8,9 +8,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, Response
 
 from newretail.api.deps import RuntimeDep
+from newretail.catalog import services as catalog
 from newretail.core.errors import DomainError, ValidationFailed
 from newretail.core.runtime import Runtime
 from newretail.fulfilment import services as fulfilment
+from newretail.fulfilment.substitution import SubstitutionStatus
 from newretail.ordering import services as ordering
 from newretail.tenancy import services as tenancy
 from newretail.tenancy.model import Principal, Store
@@ -19,6 +21,7 @@ from newretail.web.rendering import PICKING_ROLES, PageRoute, page, redirect
 from newretail.web.session import Form, PagePrincipal, PostedForm, require_role
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+REFUSED = frozenset({SubstitutionStatus.REJECTED.value, SubstitutionStatus.REFUNDED_ON_TIMEOUT.value})
 
 
 def _picker(principal: Principal) -> Principal:
@@ -44,7 +47,15 @@ def _walk(runtime: Runtime, principal: Principal, batch_id: str) -> dict[str, An
     lines = {
         line["line_id"]: line for found in progress.values() for line in fulfilment.picking_json(found.picking)["lines"]
     }
-    tasks = [{**task, "progress": lines.get(task["order_line_id"])} for task in walk["tasks"]]
+    substitutes = [ln["substitution"]["product_id"] for ln in lines.values() if ln["substitution"]]
+    barcodes = {
+        pid: product.gtin
+        for pid, product in catalog.products_by_ids(runtime.uow(), principal.tenant_id, substitutes).items()
+    }
+    tasks = [
+        {**task, "progress": lines.get(task["order_line_id"]), "substitute": _substitute_to_pick(lines, task, barcodes)}
+        for task in walk["tasks"]
+    ]
     totes = [
         {
             **tote,
@@ -58,17 +69,28 @@ def _walk(runtime: Runtime, principal: Principal, batch_id: str) -> dict[str, An
     return {"batch_id": batch.batch_id, "tasks": tasks, "totes": totes}
 
 
+def _substitute_to_pick(lines: dict[str, Any], task: dict[str, Any], barcodes: dict[str, str]) -> dict[str, Any] | None:
+    """The substitute still to go in the tote for this line: offered or accepted, not yet all picked."""
+    line = lines.get(task["order_line_id"])
+    sub = line["substitution"] if line else None
+    if sub is None or sub["status"] in REFUSED or sub["picked"] >= sub["quantity"]:
+        return None
+    return {**sub, "barcode": barcodes[sub["product_id"]], "remaining": sub["quantity"] - sub["picked"]}
+
+
 def pick_page(
     request: Request,
     runtime: Runtime,
     principal: Principal,
     store_id: str | None,
     *,
+    offer_for: tuple[str, str] | None = None,
     error: str | None = None,
     notice: str | None = None,
     status_code: int = 200,
 ) -> Response:
     store, stores = _store(runtime, principal, store_id)
+    offer = _offer(runtime, principal, store, offer_for) if offer_for else None
     status = fulfilment.picker_status(
         runtime.uow(), tenant_id=principal.tenant_id, store_id=store.id, picker_id=principal.subject_id
     )
@@ -82,6 +104,7 @@ def pick_page(
             "status": status,
             "queue": queue,
             "walk": _walk(runtime, principal, status.batch_id) if status.batch_id else None,
+            "offer": offer,
             "error": error,
             "notice": notice,
         },
@@ -97,15 +120,33 @@ NOTICES = {
     "scanned": "Scanned.",
     "short": "Marked short.",
     "packed": "Packed and handed on.",
+    "offered": "Substitute offered: the customer is asked. Pick it now; if they say no it stays out of the bag.",
 }
 
 
 @router.get("/pick")
 def pick(
-    request: Request, principal: PagePrincipal, runtime: RuntimeDep, store: str | None = None, done: str | None = None
+    request: Request,
+    principal: PagePrincipal,
+    runtime: RuntimeDep,
+    store: str | None = None,
+    done: str | None = None,
+    order: str | None = None,
+    line: str | None = None,
 ) -> Response:
+    """The pick walk; with ``order`` and ``line``, also what could stand in for that line."""
     _picker(principal)
-    return pick_page(request, runtime, principal, store, notice=NOTICES.get(done or ""))
+    offer_for = (order, line) if order and line else None
+    return pick_page(request, runtime, principal, store, offer_for=offer_for, notice=NOTICES.get(done or ""))
+
+
+def _offer(runtime: Runtime, principal: Principal, store: Store, offer_for: tuple[str, str]) -> dict[str, Any]:
+    order_id, line_id = offer_for
+    _order_here(runtime, principal, store, order_id)
+    candidates = fulfilment.suggest_substitutes(
+        runtime.uow(), tenant_id=principal.tenant_id, order_id=order_id, line_id=line_id
+    )
+    return {"order_id": order_id, "line_id": line_id, "candidates": candidates}
 
 
 def _act(request: Request, runtime: Runtime, principal: Principal, form: Form, done: str, action: Any) -> Response:
@@ -210,3 +251,18 @@ def pack(request: Request, principal: PagePrincipal, runtime: RuntimeDep, form: 
         fulfilment.pack(runtime.uow(), tenant_id=principal.tenant_id, order_id=order_id, picker_id=principal.subject_id)
 
     return _act(request, runtime, principal, form, "packed", action)
+
+
+@router.post("/pick/substitute")
+def offer_substitute(request: Request, principal: PagePrincipal, runtime: RuntimeDep, form: PostedForm) -> Response:
+    def action(store: Store) -> None:
+        order_id = _order_here(runtime, principal, store, form.required("order_id", "the order"))
+        fulfilment.propose_substitute(
+            runtime.uow(),
+            tenant_id=principal.tenant_id,
+            order_id=order_id,
+            line_id=form.required("line_id", "the line"),
+            product_id=form.required("product_id", "the substitute"),
+        )
+
+    return _act(request, runtime, principal, form, "offered", action)

@@ -140,3 +140,43 @@ def test_a_store_bound_picker_cannot_touch_another_stores_orders(
     assert page.status_code == 200 and staffed.store.name in page.text and "Acme North" not in page.text
     assert browser.get(f"/ops/board?store={elsewhere.id}").text.count('class="card board"') == 1
     assert "Acme North" not in browser.get(f"/ops/board?store={elsewhere.id}").text
+
+
+def test_a_missing_line_is_substituted_with_the_shoppers_consent(browser: Browser, staffed, shop) -> None:  # type: ignore[no-untyped-def]
+    store_id = staffed.store.id
+    browser.login(staffed.slug, staffed.customer.email, staffed.password)
+    browser.post("/shop/cart", {"product_id": shop.ids["MILK-1"], "quantity": 2, "store": store_id})
+    order_id, _ = _checkout(browser, store_id)
+
+    picker = Browser(browser.http.app)  # type: ignore[arg-type]
+    picker.login(staffed.slug, staffed.picker.email, staffed.password)
+    picker.post("/pick/shift/start")
+    picker.post("/pick/batch")
+    line_id = re.findall(r'name="line_id" value="([^"]+)"', picker.get("/pick").text)[0]
+    offers = picker.get("/pick", params={"order": order_id, "line": line_id}).text
+    assert 'id="offer"' in offers and "Semi-skimmed milk 2L" in offers
+    offered = picker.post(
+        "/pick/substitute", {"order_id": order_id, "line_id": line_id, "product_id": shop.ids["MILK-2"]}
+    )
+    assert offered.status_code == 303 and offered.headers["location"].endswith("done=offered")
+    too_soon = picker.post("/pick/pack", {"order_id": order_id})
+    assert too_soon.status_code == 409  # the customer has not answered yet
+
+    mine = browser.get("/shop/orders").text
+    assert "Whole milk 2L</strong> is missing" in mine and "Semi-skimmed milk 2L" in mine
+    assert (
+        browser.post(f"/shop/orders/{order_id}/substitutions", {"line_id": line_id, "approve": "yes"}).status_code
+        == 303
+    )
+    assert "is missing" not in browser.get("/shop/orders").text
+
+    walk = picker.get("/pick").text
+    assert "Scan substitute" in walk and "approved" in walk
+    scanned = picker.post(
+        "/pick/scan",
+        {"order_id": order_id, "line_id": line_id, "barcode": shop.gtins["MILK-2"], "amount": 2, "sold_by": "each"},
+    )
+    assert scanned.status_code == 303, scanned.text
+    assert picker.post("/pick/pack", {"order_id": order_id}).status_code == 303
+    receipt = browser.get("/shop/orders").text
+    assert "Packed" in receipt and "substitute" in receipt and "missing" in receipt
