@@ -45,6 +45,8 @@ def test_shop_checkout_board_and_picking(
     assert "Sourdough loaf" not in dairy.text
     found = browser.get("/shop", params={"store": store_id, "q": "sourdough"})
     assert "Sourdough loaf" in found.text and "Whole milk" not in found.text
+    reflected = browser.get("/shop", params={"store": store_id, "q": "<script>alert(1)</script>"})
+    assert "<script>alert" not in reflected.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in reflected.text
 
     for sku, quantity in (("MILK-1", 2), ("APPLE-1", 500)):
         added = browser.post("/shop/cart", {"product_id": shop.ids[sku], "quantity": quantity, "store": store_id})
