@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from newretail.core.errors import DomainError
 from newretail.core.runtime import Runtime
@@ -55,4 +56,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     for router in routers.all_routers():
         app.include_router(router)
+    from newretail.web.routes import STATIC_DIR
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

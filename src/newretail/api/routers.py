@@ -12,5 +12,14 @@ def all_routers() -> list[APIRouter]:
     from newretail.ordering.api import router as ordering_router
     from newretail.payments.api import router as payments_router
     from newretail.tenancy.api import router as tenancy_router
+    from newretail.web.routes import router as web_router
 
-    return [tenancy_router, catalog_router, inventory_router, ordering_router, fulfilment_router, payments_router]
+    return [
+        tenancy_router,
+        catalog_router,
+        inventory_router,
+        ordering_router,
+        fulfilment_router,
+        payments_router,
+        web_router,
+    ]

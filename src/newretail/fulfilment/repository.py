@@ -51,6 +51,19 @@ class FulfilmentRepository:
         ).scalars()
         return [max(busy_until or now, now) for busy_until in rows]
 
+    def open_shifts(self, tenant_id: str, store_id: str) -> list[Any]:
+        return list(
+            self.conn.execute(
+                select(picker_shifts)
+                .where(
+                    picker_shifts.c.tenant_id == tenant_id,
+                    picker_shifts.c.store_id == store_id,
+                    picker_shifts.c.ended_at.is_(None),
+                )
+                .order_by(picker_shifts.c.started_at, picker_shifts.c.id)
+            )
+        )
+
     # -- batches ----------------------------------------------------------------------------------
     def add_batch(
         self, *, batch_id: str, tenant_id: str, store_id: str, picker_id: str, pick_list: PickList, now: datetime

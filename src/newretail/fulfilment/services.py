@@ -379,6 +379,51 @@ def batch_view(uow: UnitOfWork, *, tenant_id: str, batch_id: str) -> BatchView:
     return BatchView(row.id, row.picker_id, [t.order_id for t in pick_list.totes], pick_list)
 
 
+@dataclass(frozen=True)
+class PickerStatus:
+    on_shift: bool
+    batch_id: str | None  # the batch this picker is picking now
+
+
+def picker_status(uow: UnitOfWork, *, tenant_id: str, store_id: str, picker_id: str) -> PickerStatus:
+    with uow:
+        TenancyRepository(uow.conn).store(tenant_id, store_id)
+        shift = FulfilmentRepository(uow.conn).open_shift(tenant_id, store_id, picker_id)
+    if shift is None:
+        return PickerStatus(on_shift=False, batch_id=None)
+    return PickerStatus(on_shift=True, batch_id=shift.batch_id)
+
+
+@dataclass(frozen=True)
+class PickersOnShift:
+    on_shift: int
+    picking: int  # of those, how many are in a batch now
+
+
+def pickers_on_shift(uow: UnitOfWork, *, tenant_id: str, store_id: str) -> PickersOnShift:
+    with uow:
+        TenancyRepository(uow.conn).store(tenant_id, store_id)
+        shifts = FulfilmentRepository(uow.conn).open_shifts(tenant_id, store_id)
+    return PickersOnShift(on_shift=len(shifts), picking=sum(1 for s in shifts if s.batch_id is not None))
+
+
+@dataclass(frozen=True)
+class PickingProgress:
+    picking: OrderPicking
+    status: str  # open | packed | abandoned
+
+
+def picking_progress(uow: UnitOfWork, *, tenant_id: str, order_ids: list[str]) -> dict[str, PickingProgress]:
+    """Each named order's picking document and whether its tote is still open."""
+    with uow:
+        repo = FulfilmentRepository(uow.conn)
+        found = {}
+        for order_id in order_ids:
+            picking, row = repo.picking(tenant_id, order_id)
+            found[order_id] = PickingProgress(picking, row.status)
+    return found
+
+
 def picking_json(picking: OrderPicking) -> dict[str, Any]:
     lines = []
     for line_id, lp in picking.lines.items():

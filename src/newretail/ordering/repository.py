@@ -122,6 +122,34 @@ class OrderingRepository:
             query = query.limit(limit)
         return list(self.conn.execute(query))
 
+    def status_counts(
+        self, tenant_id: str, store_id: str, *, current: list[OrderStatus], finished: list[OrderStatus], since: datetime
+    ) -> dict[str, int]:
+        """How many of the store's orders are in each ``current`` status now, and how many reached
+        a ``finished`` status at or after ``since`` (a terminal order's last change is its finish)."""
+        counts: dict[str, int] = {}
+        queries = [
+            orders.c.status.in_([s.value for s in current]),
+            (orders.c.status.in_([s.value for s in finished])) & (orders.c.updated_at >= since),
+        ]
+        for condition in queries:
+            rows = self.conn.execute(
+                select(orders.c.status, func.count())
+                .where(orders.c.tenant_id == tenant_id, orders.c.store_id == store_id, condition)
+                .group_by(orders.c.status)
+            )
+            counts.update({row[0]: int(row[1]) for row in rows})
+        return counts
+
+    def recent_orders(self, tenant_id: str, store_id: str, limit: int) -> list[Order]:
+        query = (
+            select(orders.c.document)
+            .where(orders.c.tenant_id == tenant_id, orders.c.store_id == store_id)
+            .order_by(orders.c.created_at.desc(), orders.c.id.desc())
+            .limit(limit)
+        )
+        return [_ORDER.validate_python(doc) for doc in self.conn.execute(query).scalars()]
+
     # -- carts ------------------------------------------------------------------------------------
     def cart(self, tenant_id: str, customer_id: str) -> dict[str, int]:
         rows = self.conn.execute(

@@ -418,6 +418,43 @@ def advance(uow: UnitOfWork, *, tenant_id: str, order_id: str, step: str) -> Ord
     return order
 
 
+@dataclass(frozen=True)
+class StoreOrderBoard:
+    """What an operator watches: orders in each live status now, orders finished since a given
+    instant (delivered, collected, cancelled), and the newest orders whole."""
+
+    counts: dict[OrderStatus, int]
+    recent: list[Order]
+
+
+LIVE_STATUSES: tuple[OrderStatus, ...] = (
+    OrderStatus.AWAITING_PAYMENT,
+    OrderStatus.PLACED,
+    OrderStatus.PICKING,
+    OrderStatus.PACKED,
+    OrderStatus.OUT_FOR_DELIVERY,
+    OrderStatus.READY_FOR_COLLECTION,
+)
+FINISHED_STATUSES: tuple[OrderStatus, ...] = (OrderStatus.DELIVERED, OrderStatus.COLLECTED, OrderStatus.CANCELLED)
+MAX_RECENT_ORDERS = 100
+
+
+def store_order_board(
+    uow: UnitOfWork, *, tenant_id: str, store_id: str, finished_since: datetime, recent: int = 10
+) -> StoreOrderBoard:
+    if not 0 <= recent <= MAX_RECENT_ORDERS:
+        raise ValidationFailed(f"recent must be 0 to {MAX_RECENT_ORDERS}", field="recent")
+    with joined(uow):
+        TenancyRepository(uow.conn).store(tenant_id, store_id)
+        repo = OrderingRepository(uow.conn)
+        raw = repo.status_counts(
+            tenant_id, store_id, current=list(LIVE_STATUSES), finished=list(FINISHED_STATUSES), since=finished_since
+        )
+        newest = repo.recent_orders(tenant_id, store_id, recent) if recent else []
+    counts = {status: raw.get(status.value, 0) for status in (*LIVE_STATUSES, *FINISHED_STATUSES)}
+    return StoreOrderBoard(counts, newest)
+
+
 def require_owner_or_staff(order: Order, subject_id: str, is_staff: bool) -> None:
     if not is_staff and order.customer_id != subject_id:
         raise NotFound("order not found", order_id=order.id)
