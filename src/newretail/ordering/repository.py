@@ -87,6 +87,33 @@ class OrderingRepository:
             raise OrderNotFound("order not found", order_id=order_id)
         return row
 
+    def orders_by_ids(self, tenant_id: str, order_ids: list[str]) -> dict[str, Order]:
+        if not order_ids:
+            return {}
+        query = select(orders.c.document).where(orders.c.tenant_id == tenant_id, orders.c.id.in_(order_ids))
+        found = (_ORDER.validate_python(doc) for doc in self.conn.execute(query).scalars())
+        return {order.id: order for order in found}
+
+    def delivery_queue(self, tenant_id: str, store_id: str) -> list[Any]:
+        """Delivery orders being picked or packed at a store: what dispatch plans (no documents read)."""
+        query = (
+            select(
+                orders.c.id,
+                orders.c.status,
+                orders.c.promised_by,
+                orders.c.estimated_pick_complete,
+                orders.c.updated_at,
+            )
+            .where(
+                orders.c.tenant_id == tenant_id,
+                orders.c.store_id == store_id,
+                orders.c.status.in_([OrderStatus.PICKING.value, OrderStatus.PACKED.value]),
+                orders.c.method == "delivery",
+            )
+            .order_by(orders.c.id)
+        )
+        return list(self.conn.execute(query))
+
     def orders_of_customer(self, tenant_id: str, customer_id: str, limit: int = 50) -> list[Order]:
         query = (
             select(orders.c.document)
