@@ -111,7 +111,8 @@ def decide(
             continue
         courier = couriers[trip.courier_id]
         assert trip.starts_at is not None  # only pinned trips have none
-        carried = frozenset(courier.carrying)
+        # A riding courier's bags belong to its pinned trip, not to the next one.
+        carried = frozenset(courier.carrying) if courier.state.at_store else frozenset()
         newly: tuple[str, ...] = ()
         if courier.state.at_store and trip.starts_at < due_before:
             newly = tuple(oid for oid in trip.order_ids if oid in packed and oid not in carried)
@@ -130,13 +131,22 @@ def decide(
 
 
 def replan_at(
-    plan: DispatchPlan, snapshot: DispatchSnapshot, settings: PlanningSettings, horizon: timedelta
+    plan: DispatchPlan,
+    snapshot: DispatchSnapshot,
+    settings: PlanningSettings,
+    horizon: timedelta,
+    overdue: frozenset[str] = frozenset(),
 ) -> datetime | None:
     """The earliest instant this plan goes stale with nothing else changing: an order becomes
-    plannable, a planned trip becomes due, or an order the solver could not place is retried."""
+    plannable, a planned trip becomes due, or an order the solver could not place is retried.
+
+    ``overdue`` orders are still being picked past their estimate: their release time is a guess
+    that slides with the clock, and what the plan waits for is their packing (an input change)."""
     ready = {o.id: o.ready_at for o in snapshot.orders}
     instants: list[datetime] = []
     for postponed in plan.postponed:
+        if postponed.order_id in overdue:
+            continue
         if postponed.reason is PostponeReason.NOT_READY:
             instants.append(ready[postponed.order_id])
         elif postponed.reason is PostponeReason.NOT_READY_SOON:

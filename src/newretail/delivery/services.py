@@ -245,28 +245,55 @@ def add_courier(
     capacity_totes: int | None = None,
     capacity_weight_g: int | None = None,
 ) -> CourierView:
-    if not name.strip():
-        raise ValidationFailed("a courier needs a name", field="name")
+    """A courier on the store's roster, off shift. ``user_id`` links the login of the courier's app;
+    vehicle defaults (speed, totes, grams) come from the vehicle kind unless given."""
     with uow:
-        tenancy = TenancyRepository(uow.conn)
-        tenancy.store(tenant_id, store_id)
-        if user_id is not None:
-            tenancy.user(tenant_id, user_id)
-        courier_id = roster.add_courier(
-            uow.conn,
+        view = add_courier_within(
+            uow,
             tenant_id=tenant_id,
             store_id=store_id,
-            name=name.strip(),
+            name=name,
             vehicle=vehicle,
-            now=uow.clock.now(),
             user_id=user_id,
             speed_kmh=speed_kmh,
             capacity_totes=capacity_totes,
             capacity_weight_g=capacity_weight_g,
         )
-        view = _courier_view(DeliveryRepository(uow.conn).courier(tenant_id, courier_id))
         uow.commit()
     return view
+
+
+def add_courier_within(
+    uow: UnitOfWork,
+    *,
+    tenant_id: str,
+    store_id: str,
+    name: str,
+    vehicle: str = "bike",
+    user_id: str | None = None,
+    speed_kmh: float | None = None,
+    capacity_totes: int | None = None,
+    capacity_weight_g: int | None = None,
+) -> CourierView:
+    if not name.strip():
+        raise ValidationFailed("a courier needs a name", field="name")
+    tenancy = TenancyRepository(uow.conn)
+    tenancy.store(tenant_id, store_id)
+    if user_id is not None:
+        tenancy.user(tenant_id, user_id)
+    courier_id = roster.add_courier(
+        uow.conn,
+        tenant_id=tenant_id,
+        store_id=store_id,
+        name=name.strip(),
+        vehicle=vehicle,
+        now=uow.clock.now(),
+        user_id=user_id,
+        speed_kmh=speed_kmh,
+        capacity_totes=capacity_totes,
+        capacity_weight_g=capacity_weight_g,
+    )
+    return _courier_view(DeliveryRepository(uow.conn).courier(tenant_id, courier_id))
 
 
 def get_courier(uow: UnitOfWork, *, tenant_id: str, courier_id: str) -> CourierView:
@@ -899,7 +926,7 @@ def dispatch_tick_within(
         store_id,
         policy=chosen.name,
         planned_at=now,
-        replan_at=replan_at(plan, state.snapshot, settings, horizon),
+        replan_at=replan_at(plan, state.snapshot, settings, horizon, state.overdue),
         inputs=after,
         plan=plan_to_json(plan),
         solve_ms=solve_ms,
@@ -928,6 +955,7 @@ class _StoreState:
     snapshot: DispatchSnapshot
     inputs: dict[str, Any]
     packed: frozenset[str]
+    overdue: frozenset[str]  # still being picked past the estimate
 
 
 def _store_state(
@@ -942,6 +970,7 @@ def _store_state(
     orders: dict[str, DispatchOrder] = {}
     order_inputs: dict[str, OrderInput] = {}
     packed: set[str] = set()
+    overdue: set[str] = set()
     for row in queue:
         job = jobs[row.id]
         if row.status == OrderStatus.PACKED.value:
@@ -951,6 +980,8 @@ def _store_state(
         else:
             estimate = row.estimated_pick_complete
             ready = estimate if estimate > now else now + PICK_OVERRUN
+            if estimate <= now:
+                overdue.add(row.id)
             ready_key = f"picking:{estimate.isoformat()}"
         if job.not_before is not None:
             ready = max(ready, job.not_before)
@@ -994,7 +1025,7 @@ def _store_state(
         orders=tuple(orders.values()),
         previous=previous,
     )
-    return _StoreState(snapshot, make_round_inputs(order_inputs, courier_inputs), frozenset(packed))
+    return _StoreState(snapshot, make_round_inputs(order_inputs, courier_inputs), frozenset(packed), frozenset(overdue))
 
 
 def _dispatch_order(store_id: str, order_id: str, job: Any, ready: datetime) -> DispatchOrder:
