@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from newretail.catalog.demo import seed_demo_catalog
 from newretail.core.runtime import Runtime
+from newretail.delivery.demo import seed_demo_couriers
 from newretail.tenancy import services as tenancy
 from newretail.tenancy.model import Role, Store
 from newretail.tenancy.repository import TenancyRepository
@@ -74,6 +75,9 @@ def seed_demo(runtime: Runtime, *, seed: int = 42) -> DemoCity:
             store_id=store_id,
         )
         city.logins[role.value] = email
+    seed_demo_couriers(
+        runtime, tenant_id=tenant_id, store_ids=[s.id for s in stores], courier_email=city.logins["courier"]
+    )
     return city
 
 

@@ -79,6 +79,119 @@ _STOP_COLUMNS = (
 )
 
 
+# The dispatch round's hot path runs every simulated minute for every store: its statements are
+# built once (SQLAlchemy then also reuses their compiled form), and read only the columns needed.
+_ROUND_FOR_UPDATE = (
+    select(dispatch_rounds)
+    .where(dispatch_rounds.c.tenant_id == bindparam("tenant_id"), dispatch_rounds.c.store_id == bindparam("store_id"))
+    .with_for_update()
+)
+_ON_SHIFT_FOR_UPDATE = (
+    select(
+        couriers.c.id,
+        couriers.c.name,
+        couriers.c.state,
+        couriers.c.lat,
+        couriers.c.lon,
+        couriers.c.free_at,
+        couriers.c.vehicle,
+        couriers.c.speed_kmh,
+        couriers.c.capacity_totes,
+        couriers.c.capacity_weight_g,
+    )
+    .where(
+        couriers.c.tenant_id == bindparam("tenant_id"),
+        couriers.c.store_id == bindparam("store_id"),
+        couriers.c.on_shift.is_(True),
+    )
+    .order_by(couriers.c.id)  # the lock order
+    .with_for_update()
+)
+# Stops in a courier's bag or waiting to be handed over: those of loading and riding trips.
+_BAG_STOPS = (
+    select(
+        trips.c.id.label("trip_id"),
+        trips.c.store_id,
+        trips.c.courier_id,
+        trips.c.status.label("trip_status"),
+        trips.c.policy,
+        trips.c.planned_start,
+        trips.c.planned_back,
+        trips.c.loaded_at,
+        trip_stops.c.id.label("stop_id"),
+        trip_stops.c.order_id,
+        trip_stops.c.sequence,
+        trip_stops.c.status.label("stop_status"),
+        trip_stops.c.eta,
+        delivery_jobs.c.lat,
+        delivery_jobs.c.lon,
+        delivery_jobs.c.totes,
+        delivery_jobs.c.weight_g,
+        delivery_jobs.c.promised_by,
+        delivery_jobs.c.packed_at,
+    )
+    .select_from(trips.join(trip_stops, trip_stops.c.trip_id == trips.c.id))
+    .join(delivery_jobs, delivery_jobs.c.order_id == trip_stops.c.order_id)
+    .where(
+        trips.c.tenant_id == bindparam("tenant_id"),
+        trips.c.store_id == bindparam("store_id"),
+        trips.c.status.in_([TripStatus.LOADING.value, TripStatus.RIDING.value]),
+        trip_stops.c.status.in_([StopStatus.PLANNED.value, StopStatus.LOADED.value, StopStatus.OUT.value]),
+    )
+    .order_by(trips.c.courier_id, trips.c.id, trip_stops.c.sequence)
+)
+_SAVE_ROUND = (
+    update(dispatch_rounds)
+    .where(
+        dispatch_rounds.c.tenant_id == bindparam("b_tenant_id"), dispatch_rounds.c.store_id == bindparam("b_store_id")
+    )
+    .values(
+        policy=bindparam("policy"),
+        planned_at=bindparam("planned_at"),
+        replan_at=bindparam("replan_at"),
+        inputs=bindparam("inputs"),
+        plan=bindparam("plan"),
+        solve_ms=bindparam("solve_ms"),
+        solves=bindparam("solves"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+_PLANNED_TRIPS = select(trips.c.id).where(
+    trips.c.tenant_id == bindparam("tenant_id"),
+    trips.c.store_id == bindparam("store_id"),
+    trips.c.status.in_([TripStatus.PLANNED.value, TripStatus.LOADING.value]),
+)
+_DELETE_PLANNED_STOPS = delete(trip_stops).where(
+    trip_stops.c.tenant_id == bindparam("tenant_id"),
+    trip_stops.c.status == StopStatus.PLANNED.value,
+    trip_stops.c.trip_id.in_(_PLANNED_TRIPS),
+)
+_DELETE_PLANNED_TRIPS = delete(trips).where(
+    trips.c.tenant_id == bindparam("tenant_id"),
+    trips.c.store_id == bindparam("store_id"),
+    trips.c.status == TripStatus.PLANNED.value,
+)
+_RESEQUENCE = (
+    update(trip_stops)
+    .where(trip_stops.c.id == bindparam("b_id"))
+    .values(sequence=bindparam("sequence"), eta=bindparam("eta"))
+)
+_RETIME_TRIP = (
+    update(trips)
+    .where(trips.c.tenant_id == bindparam("b_tenant_id"), trips.c.id == bindparam("b_id"))
+    .values(planned_start=bindparam("planned_start"), planned_back=bindparam("planned_back"))
+)
+_SET_WAITING = (
+    update(couriers)
+    .where(couriers.c.tenant_id == bindparam("b_tenant_id"), couriers.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(state="waiting", free_at=bindparam("now"), updated_at=bindparam("now"))
+)
+_JOBS = select(delivery_jobs).where(
+    delivery_jobs.c.tenant_id == bindparam("tenant_id"),
+    delivery_jobs.c.order_id.in_(bindparam("order_ids", expanding=True)),
+)
+
+
 def _insert(conn: Connection, table: Any) -> Any:
     return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
 
@@ -105,6 +218,10 @@ class DeliveryRepository:
             raise CourierNotFound("no courier is registered for this user", user_id=user_id)
         return row
 
+    def on_shift_for_round(self, tenant_id: str, store_id: str) -> list[Any]:
+        """The store's couriers on shift, locked in id order, with what dispatch needs of them."""
+        return list(self.conn.execute(_ON_SHIFT_FOR_UPDATE, {"tenant_id": tenant_id, "store_id": store_id}))
+
     def couriers_of_store(self, tenant_id: str, store_id: str, *, on_shift_only: bool, for_update: bool) -> list[Any]:
         query = select(couriers).where(couriers.c.tenant_id == tenant_id, couriers.c.store_id == store_id)
         if on_shift_only:
@@ -121,11 +238,7 @@ class DeliveryRepository:
 
     def set_waiting(self, tenant_id: str, courier_ids: Sequence[str], now: datetime) -> None:
         if courier_ids:
-            self.conn.execute(
-                update(couriers)
-                .where(couriers.c.tenant_id == tenant_id, couriers.c.id.in_(list(courier_ids)))
-                .values(state="waiting", free_at=now, updated_at=now)
-            )
+            self.conn.execute(_SET_WAITING, {"b_tenant_id": tenant_id, "b_ids": list(courier_ids), "now": now})
 
     # -- shifts -----------------------------------------------------------------------------------
     def add_shift(self, **values: Any) -> None:
@@ -142,11 +255,7 @@ class DeliveryRepository:
     def jobs(self, tenant_id: str, order_ids: Sequence[str]) -> dict[str, Any]:
         if not order_ids:
             return {}
-        rows = self.conn.execute(
-            select(delivery_jobs).where(
-                delivery_jobs.c.tenant_id == tenant_id, delivery_jobs.c.order_id.in_(list(order_ids))
-            )
-        )
+        rows = self.conn.execute(_JOBS, {"tenant_id": tenant_id, "order_ids": list(order_ids)})
         return {row.order_id: row for row in rows}
 
     def job(self, tenant_id: str, order_id: str) -> Any:
@@ -175,6 +284,10 @@ class DeliveryRepository:
             )
 
     # -- trips and stops --------------------------------------------------------------------------
+    def bag_stops(self, tenant_id: str, store_id: str) -> list[Any]:
+        """Stops of the store's loading and riding trips not settled yet, by courier and sequence."""
+        return list(self.conn.execute(_BAG_STOPS, {"tenant_id": tenant_id, "store_id": store_id}))
+
     def active_stops(self, tenant_id: str, store_id: str) -> list[Any]:
         """Every stop of the store's planned, loading, riding and returning trips, in trip order."""
         return list(
@@ -277,12 +390,13 @@ class DeliveryRepository:
     def resequence_stops(self, values: list[dict[str, Any]]) -> None:
         """``values``: dicts of b_id, sequence, eta."""
         if values:
-            self.conn.execute(
-                update(trip_stops)
-                .where(trip_stops.c.id == bindparam("b_id"))
-                .values(sequence=bindparam("sequence"), eta=bindparam("eta")),
-                values,
-            )
+            self.conn.execute(_RESEQUENCE, values)
+
+    def retime_trip(self, tenant_id: str, trip_id: str, planned_start: datetime, planned_back: datetime) -> None:
+        self.conn.execute(
+            _RETIME_TRIP,
+            {"b_tenant_id": tenant_id, "b_id": trip_id, "planned_start": planned_start, "planned_back": planned_back},
+        )
 
     def update_stop(self, tenant_id: str, stop_id: str, **values: Any) -> None:
         self.conn.execute(
@@ -311,40 +425,49 @@ class DeliveryRepository:
             )
         )
 
-    def delete_planned(self, tenant_id: str, store_id: str, courier_id: str | None = None) -> None:
-        """Forget the store's (or one courier's) planned trips and not-yet-handed-over stops."""
-        trip_filter = [
+    def delete_planned(self, tenant_id: str, store_id: str) -> None:
+        """Forget the store's planned trips and every stop not handed over yet."""
+        key = {"tenant_id": tenant_id, "store_id": store_id}
+        self.conn.execute(_DELETE_PLANNED_STOPS, key)
+        self.conn.execute(_DELETE_PLANNED_TRIPS, key)
+
+    def delete_planned_of_courier(self, tenant_id: str, courier_id: str) -> None:
+        """Forget one courier's planned trips and its stops not handed over yet."""
+        courier_trips = select(trips.c.id).where(
             trips.c.tenant_id == tenant_id,
-            trips.c.store_id == store_id,
+            trips.c.courier_id == courier_id,
             trips.c.status.in_([TripStatus.PLANNED.value, TripStatus.LOADING.value]),
-        ]
-        if courier_id is not None:
-            trip_filter.append(trips.c.courier_id == courier_id)
+        )
         self.conn.execute(
             delete(trip_stops).where(
                 trip_stops.c.tenant_id == tenant_id,
                 trip_stops.c.status == StopStatus.PLANNED.value,
-                trip_stops.c.trip_id.in_(select(trips.c.id).where(*trip_filter)),
+                trip_stops.c.trip_id.in_(courier_trips),
             )
         )
-        planned = [*trip_filter[:2], trips.c.status == TripStatus.PLANNED.value]
-        if courier_id is not None:
-            planned.append(trips.c.courier_id == courier_id)
-        self.conn.execute(delete(trips).where(*planned))
+        self.conn.execute(
+            delete(trips).where(
+                trips.c.tenant_id == tenant_id,
+                trips.c.courier_id == courier_id,
+                trips.c.status == TripStatus.PLANNED.value,
+            )
+        )
 
     # -- dispatch rounds --------------------------------------------------------------------------
-    def lock_round(self, tenant_id: str, store_id: str, policy: str, now: datetime) -> Any:
-        """The store's dispatch round row, locked: two rounds of one store never interleave."""
+    def round_for_update(self, tenant_id: str, store_id: str) -> Any:
+        """The store's dispatch round row, locked (two rounds of one store never interleave), or None."""
+        return self.conn.execute(_ROUND_FOR_UPDATE, {"tenant_id": tenant_id, "store_id": store_id}).first()
+
+    def create_round(self, tenant_id: str, store_id: str, policy: str, now: datetime) -> Any:
         self.conn.execute(
             _insert(self.conn, dispatch_rounds)
             .values(store_id=store_id, tenant_id=tenant_id, policy=policy, solve_ms=0.0, solves=0, updated_at=now)
             .on_conflict_do_nothing()
         )
-        return self.conn.execute(
-            select(dispatch_rounds)
-            .where(dispatch_rounds.c.tenant_id == tenant_id, dispatch_rounds.c.store_id == store_id)
-            .with_for_update()
-        ).one()
+        row = self.round_for_update(tenant_id, store_id)
+        if row is None:  # the store id is taken by another tenant's round: not this tenant's store
+            raise NotFound("store not found", store_id=store_id)
+        return row
 
     def read_round(self, tenant_id: str, store_id: str) -> Any:
         return self.conn.execute(
@@ -353,11 +476,34 @@ class DeliveryRepository:
             )
         ).first()
 
-    def save_round(self, tenant_id: str, store_id: str, **values: Any) -> None:
+    def save_round(
+        self,
+        tenant_id: str,
+        store_id: str,
+        *,
+        policy: str,
+        planned_at: datetime,
+        replan_at: datetime | None,
+        inputs: dict[str, Any],
+        plan: dict[str, Any],
+        solve_ms: float,
+        solves: int,
+        updated_at: datetime,
+    ) -> None:
         self.conn.execute(
-            update(dispatch_rounds)
-            .where(dispatch_rounds.c.tenant_id == tenant_id, dispatch_rounds.c.store_id == store_id)
-            .values(**values)
+            _SAVE_ROUND,
+            {
+                "b_tenant_id": tenant_id,
+                "b_store_id": store_id,
+                "policy": policy,
+                "planned_at": planned_at,
+                "replan_at": replan_at,
+                "inputs": inputs,
+                "plan": plan,
+                "solve_ms": solve_ms,
+                "solves": solves,
+                "updated_at": updated_at,
+            },
         )
 
 

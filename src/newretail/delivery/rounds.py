@@ -27,22 +27,24 @@ FREE_AT_TOLERANCE = timedelta(seconds=120)
 @dataclass(frozen=True, slots=True)
 class OrderInput:
     """What a plan depends on about one order; ``ready`` is the packed time, or the estimate while
-    it is still being picked (not the clock-dependent release time derived from it)."""
+    it is still being picked (not the clock-dependent release time derived from it). Its load and
+    drop-off are fixed per order and status, so they need no place here."""
 
     ready: str
     promised_by: str
-    totes: int
-    weight_g: int
-    not_before: str | None
 
     def to_json(self) -> list[Any]:
-        return [self.ready, self.promised_by, self.totes, self.weight_g, self.not_before]
+        return [self.ready, self.promised_by]
 
 
 @dataclass(frozen=True, slots=True)
 class CourierInput:
-    state: str
-    carrying: tuple[str, ...]
+    """What a plan depends on about one courier. Away from the store a courier is only "away until
+    ``free_at``": leaving with the bags and each drop on the way are what the plan expected, so
+    they are no reason to re-plan; only coming back (or running late) is."""
+
+    state: str  # idle | waiting | away
+    carrying: tuple[str, ...]  # bags in hand at the store
     free_at: int | None  # epoch seconds, only for couriers away from the store
     vehicle: tuple[float, int, int]  # speed, totes, grams
 
@@ -62,23 +64,31 @@ def inputs_changed(
     before: Mapping[str, Any] | None, now: Mapping[str, Any], tolerance: timedelta = FREE_AT_TOLERANCE
 ) -> bool:
     """Whether anything a planner looks at moved: an order came, went, was packed or re-estimated; a
-    courier came, went, changed state or bags, or its expected return moved by more than
-    ``tolerance``."""
-    if before is None or before.get("orders") != now["orders"]:
-        return True
-    old, new = before.get("couriers", {}), now["couriers"]
-    if old.keys() != new.keys():
-        return True
+    courier came, went, left or reached the store, changed bags at the store, or its expected
+    return moved by more than ``tolerance``."""
+    return changes(before, now, tolerance) > 0
+
+
+def changes(before: Mapping[str, Any] | None, now: Mapping[str, Any], tolerance: timedelta = FREE_AT_TOLERANCE) -> int:
+    """How many orders and couriers changed (see :func:`inputs_changed`); a warm-started solver
+    only has to repair that much of the standing plan."""
+    if before is None:
+        return len(now["orders"]) + len(now["couriers"])
+    old_orders, new_orders = before.get("orders", {}), now["orders"]
+    count = sum(1 for oid in old_orders.keys() | new_orders.keys() if old_orders.get(oid) != new_orders.get(oid))
+    old_couriers, new_couriers = before.get("couriers", {}), now["couriers"]
     limit = tolerance.total_seconds()
-    for courier_id, (state, carrying, free_at, vehicle) in new.items():
-        o_state, o_carrying, o_free_at, o_vehicle = old[courier_id]
-        if (state, carrying, vehicle) != (o_state, o_carrying, o_vehicle):
-            return True
-        if (free_at is None) != (o_free_at is None):
-            return True
-        if free_at is not None and abs(free_at - o_free_at) > limit:
-            return True
-    return False
+    for courier_id in old_couriers.keys() | new_couriers.keys():
+        old, new = old_couriers.get(courier_id), new_couriers.get(courier_id)
+        if (
+            old is None
+            or new is None
+            or (old[0], old[1], old[3]) != (new[0], new[1], new[3])
+            or (old[2] is None) != (new[2] is None)
+            or (new[2] is not None and abs(new[2] - old[2]) > limit)
+        ):
+            count += 1
+    return count
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,7 +85,7 @@ from newretail.delivery.repository import (
     plan_from_json,
     plan_to_json,
 )
-from newretail.delivery.rounds import CourierInput, OrderInput, TripDecision, decide, inputs_changed, replan_at
+from newretail.delivery.rounds import CourierInput, OrderInput, TripDecision, changes, decide, replan_at
 from newretail.delivery.rounds import round_inputs as make_round_inputs
 from newretail.delivery.timeline import ride_timeline
 from newretail.ordering import services as ordering
@@ -101,6 +101,10 @@ DEFAULT_SETTINGS = PlanningSettings()
 ARRIVAL_RADIUS_M = 100
 # An order still being picked after its estimated completion: assume it is packed a minute from now.
 PICK_OVERRUN = timedelta(seconds=60)
+# A round re-planning a standing plan for a few changes gives the solver this much per change
+# (within the caller's budget, never less than the minimum): a warm start needs repair, not search.
+SOLVE_BUDGET_PER_CHANGE = timedelta(milliseconds=8)
+MIN_SOLVE_BUDGET = timedelta(milliseconds=15)
 # A slot order leaves no earlier than this before its slot opens (the planner has no earliest
 # arrival time, so an early departure is what it can control).
 SLOT_LEAD = timedelta(minutes=20)
@@ -186,7 +190,8 @@ class TickSummary:
     waiting to be handed over on a loading trip). ``postponed``: the rest, with the planner's
     reason. ``loading``: every trip of the store with bags in hand, waiting to leave at its
     ``planned_start`` — the caller departs them. ``solved`` is False when nothing had changed and
-    the previous plan stood (no solver call).
+    the previous plan stood (no solver call). ``replan_at``: unless an order or a courier changes
+    first, the next round that can change anything is at this instant (None: only a change can).
     """
 
     store_id: str
@@ -199,6 +204,7 @@ class TickSummary:
     loading: tuple[TripView, ...]
     solve_ms: float
     tick_ms: float
+    replan_at: datetime | None = None  # nothing changing, the plan stands until then
     fallback: bool = False
     rejected_violations: tuple[str, ...] = ()
 
@@ -376,7 +382,7 @@ def end_shift_within(uow: UnitOfWork, *, tenant_id: str, courier_id: str) -> Cou
     for trip_id in repo.trip_ids_of_courier(tenant_id, courier_id, [TripStatus.LOADING]):
         repo.delete_stops(tenant_id, trip_id, [StopStatus.PLANNED, StopStatus.LOADED])
         repo.update_trip(tenant_id, trip_id, status=TripStatus.CANCELLED.value, returned_at=now)
-    repo.delete_planned(tenant_id, row.store_id, courier_id)
+    repo.delete_planned_of_courier(tenant_id, courier_id)
     if row.shift_id is not None:
         repo.end_shift(tenant_id, row.shift_id, now)
     repo.update_courier(tenant_id, courier_id, on_shift=False, state="off", free_at=None, shift_id=None, updated_at=now)
@@ -583,7 +589,12 @@ def fail_delivery_within(
     position: Point | None = None,
     courier_id: str | None = None,
 ) -> TripView:
-    reason = FailureReason(reason)
+    try:
+        reason = FailureReason(reason)
+    except ValueError:
+        raise ValidationFailed(
+            f"reason must be one of {sorted(r.value for r in FailureReason)}", field="reason"
+        ) from None
     if note is not None and len(note) > 300:
         raise ValidationFailed("a note has at most 300 characters", field="note")
     repo, courier, trip, stop = _lock_stop(uow, tenant_id, stop_id, courier_id)
@@ -880,152 +891,210 @@ def dispatch_tick_within(
     chosen = resolve_policy(policy)
     settings: PlanningSettings = getattr(chosen, "settings", DEFAULT_SETTINGS)
     now = uow.clock.now()
-    store = TenancyRepository(uow.conn).store(tenant_id, store_id)
     repo = DeliveryRepository(uow.conn)
-    round_row = repo.lock_round(tenant_id, store_id, chosen.name, now)
-    courier_rows = repo.couriers_of_store(tenant_id, store_id, on_shift_only=True, for_update=True)
-    stop_rows = repo.active_stops(tenant_id, store_id)
+    round_row = repo.round_for_update(tenant_id, store_id)
+    if round_row is None:  # the store's first round: make sure it is this tenant's store
+        TenancyRepository(uow.conn).store(tenant_id, store_id)
+        round_row = repo.create_round(tenant_id, store_id, chosen.name, now)
+    # Four light reads tell whether anything changed; the rest is read only when it did.
+    courier_rows = repo.on_shift_for_round(tenant_id, store_id)
+    bag_rows = repo.bag_stops(tenant_id, store_id)
     queue = ordering.delivery_queue(uow, tenant_id=tenant_id, store_id=store_id)
-    jobs = _ensure_jobs(uow, repo, tenant_id, store_id, queue, now)
+    seen = _observe(queue, courier_rows, bag_rows, now)
     previous = plan_from_json(round_row.plan) if round_row.plan else None
-    state = _store_state(store, courier_rows, stop_rows, queue, jobs, now, previous)
 
     stale = round_row.replan_at is not None and now >= round_row.replan_at
-    unchanged = not inputs_changed(round_row.inputs, state.inputs)
-    if not force and previous is not None and round_row.policy == chosen.name and not stale and unchanged:
+    changed = changes(round_row.inputs, seen.inputs)
+    fresh = force or previous is None or round_row.policy != chosen.name
+    if previous is not None and not fresh and not stale and not changed:
         return TickSummary(
             store_id=store_id,
             policy=chosen.name,
             at=now,
             solved=False,
             assigned=(),
-            planned=_planned_order_ids(stop_rows),
+            planned=_still_planned(previous, seen.carrying),
             postponed=previous.postponed,
-            loading=tuple(v for v in _trip_views(stop_rows) if v.status is TripStatus.LOADING),
+            loading=_loading_views(bag_rows),
             solve_ms=0.0,
             tick_ms=(time.perf_counter() - started) * 1000,
+            replan_at=round_row.replan_at,
         )
 
+    store = TenancyRepository(uow.conn).store(tenant_id, store_id)
+    jobs = _ensure_jobs(uow, repo, tenant_id, store_id, queue, now)
+    snapshot = _snapshot(store, queue, jobs, courier_rows, bag_rows, seen, now, previous)
     solve_started = time.perf_counter()
-    plan = chosen.plan(state.snapshot, budget or DEFAULT_BUDGET)
-    violations = tuple(plan_violations(state.snapshot, plan))
+    budget = DEFAULT_BUDGET if budget is None else budget
+    if budget <= timedelta(0):
+        raise ValidationFailed("the planning budget must be positive", field="budget")
+    if not fresh:  # warm-started from the standing plan: repairing a few changes takes a few ms
+        budget = min(budget, max(MIN_SOLVE_BUDGET, SOLVE_BUDGET_PER_CHANGE * changed))
+    plan = chosen.plan(snapshot, budget)
+    violations = _violations(snapshot, plan, horizon, seen.packed)
     if violations:
         log.error("dispatch plan of %s for store %s broke the rules: %s", chosen.name, store_id, violations)
-        plan = FifoNearestPolicy(settings).plan(state.snapshot, budget or DEFAULT_BUDGET)
-        again = plan_violations(state.snapshot, plan)
+        plan = FifoNearestPolicy(settings).plan(snapshot, budget)
+        again = _violations(snapshot, plan, horizon, seen.packed)
         if again:
             raise DispatchPlanRejected(
                 "no dispatch plan kept the rules; nothing was changed", store_id=store_id, violations=again
             )
     solve_ms = (time.perf_counter() - solve_started) * 1000
-    decisions = decide(plan, state.snapshot, state.packed, horizon)
-    assigned = _act_on(uow, repo, tenant_id, store_id, chosen.name, decisions, stop_rows, now)
-    after = _inputs_after(state.inputs, decisions)
+    decisions = decide(plan, snapshot, seen.packed, horizon)
+    assigned, loading = _act_on(uow, repo, tenant_id, store_id, chosen.name, decisions, bag_rows, snapshot, now)
+    next_replan = replan_at(plan, snapshot, settings, horizon, seen.overdue)
     repo.save_round(
         tenant_id,
         store_id,
         policy=chosen.name,
         planned_at=now,
-        replan_at=replan_at(plan, state.snapshot, settings, horizon, state.overdue),
-        inputs=after,
+        replan_at=next_replan,
+        inputs=_inputs_after(seen.inputs, decisions),
         plan=plan_to_json(plan),
         solve_ms=solve_ms,
         solves=round_row.solves + 1,
         updated_at=now,
     )
-    fresh = repo.active_stops(tenant_id, store_id)
     return TickSummary(
         store_id=store_id,
         policy=chosen.name,
         at=now,
         solved=True,
         assigned=assigned,
-        planned=_planned_order_ids(fresh),
+        planned=tuple(oid for d in decisions for oid in d.order_ids if oid not in d.handed_over),
         postponed=plan.postponed,
-        loading=tuple(v for v in _trip_views(fresh) if v.status is TripStatus.LOADING),
+        loading=loading,
         solve_ms=solve_ms,
         tick_ms=(time.perf_counter() - started) * 1000,
+        replan_at=next_replan,
         fallback=bool(violations),
-        rejected_violations=violations,
+        rejected_violations=tuple(violations),
     )
 
 
+def _violations(
+    snapshot: DispatchSnapshot, plan: DispatchPlan, horizon: timedelta, packed: frozenset[str]
+) -> list[str]:
+    """The planner's rules, plus one of acting on a plan: bags in hand at the store stay on a trip."""
+    problems = plan_violations(snapshot, plan)
+    planned = {t.courier_id for t in plan.trips if not t.pinned}
+    problems.extend(
+        f"courier {c.id} holds bags but has no trip"
+        for c in snapshot.couriers
+        if c.carrying and c.state.at_store and c.id not in planned
+    )
+    return problems
+
+
 @dataclass(frozen=True, slots=True)
-class _StoreState:
-    snapshot: DispatchSnapshot
+class _Observed:
+    """What the round saw, reduced to what a plan depends on."""
+
     inputs: dict[str, Any]
+    carrying: dict[str, tuple[str, ...]]  # courier id -> orders in the bag, in drop-off order
+    states: dict[str, CourierState]
     packed: frozenset[str]
     overdue: frozenset[str]  # still being picked past the estimate
 
 
-def _store_state(
-    store: Store,
-    courier_rows: list[Any],
-    stop_rows: list[Any],
-    queue: list[Any],
-    jobs: dict[str, Any],
-    now: datetime,
-    previous: DispatchPlan | None,
-) -> _StoreState:
-    orders: dict[str, DispatchOrder] = {}
+def _observe(queue: list[Any], courier_rows: list[Any], bag_rows: list[Any], now: datetime) -> _Observed:
     order_inputs: dict[str, OrderInput] = {}
     packed: set[str] = set()
     overdue: set[str] = set()
     for row in queue:
-        job = jobs[row.id]
         if row.status == OrderStatus.PACKED.value:
             packed.add(row.id)
-            packed_at = job.packed_at or row.updated_at
-            ready, ready_key = packed_at, f"packed:{packed_at.isoformat()}"
+            ready = f"packed:{row.updated_at.isoformat()}"
+        else:
+            ready = f"picking:{row.estimated_pick_complete.isoformat()}"
+            if row.estimated_pick_complete <= now:
+                overdue.add(row.id)
+        order_inputs[row.id] = OrderInput(ready, row.promised_by.isoformat())
+    bags: dict[str, list[str]] = {}
+    for row in bag_rows:
+        if _in_bag(row):
+            bags.setdefault(row.courier_id, []).append(row.order_id)
+    carrying = {courier_id: tuple(bag) for courier_id, bag in bags.items()}
+    states: dict[str, CourierState] = {}
+    courier_inputs: dict[str, CourierInput] = {}
+    for row in courier_rows:
+        state = CourierState(row.state) if row.state in _COURIER_STATES else CourierState.IDLE
+        bag = carrying.get(row.id, ())
+        if state is CourierState.RIDING and not bag:
+            state = CourierState.RETURNING  # every stop settled: only the ride back is left
+        states[row.id] = state
+        at_store = state.at_store
+        courier_inputs[row.id] = CourierInput(
+            state=state.value if at_store else "away",
+            carrying=bag if at_store else (),
+            free_at=int(row.free_at.timestamp()) if not at_store and row.free_at is not None else None,
+            vehicle=(row.speed_kmh, row.capacity_totes, row.capacity_weight_g or 0),
+        )
+    return _Observed(
+        inputs=make_round_inputs(order_inputs, courier_inputs),
+        carrying=carrying,
+        states=states,
+        packed=frozenset(packed),
+        overdue=frozenset(overdue),
+    )
+
+
+_COURIER_STATES = frozenset(s.value for s in CourierState)
+
+
+def _in_bag(row: Any) -> bool:
+    loaded = row.trip_status == TripStatus.LOADING.value and row.stop_status == StopStatus.LOADED.value
+    out = row.trip_status == TripStatus.RIDING.value and row.stop_status == StopStatus.OUT.value
+    return bool(loaded or out)
+
+
+def _snapshot(
+    store: Store,
+    queue: list[Any],
+    jobs: dict[str, Any],
+    courier_rows: list[Any],
+    bag_rows: list[Any],
+    seen: _Observed,
+    now: datetime,
+    previous: DispatchPlan | None,
+) -> DispatchSnapshot:
+    orders: dict[str, DispatchOrder] = {}
+    for row in queue:
+        job = jobs[row.id]
+        if row.id in seen.packed:
+            ready = row.updated_at
         else:
             estimate = row.estimated_pick_complete
             ready = estimate if estimate > now else now + PICK_OVERRUN
-            if estimate <= now:
-                overdue.add(row.id)
-            ready_key = f"picking:{estimate.isoformat()}"
         if job.not_before is not None:
             ready = max(ready, job.not_before)
         orders[row.id] = _dispatch_order(store.id, row.id, job, ready)
-        order_inputs[row.id] = _order_input(job, ready_key)
-
-    carrying: dict[str, list[str]] = {}
-    for row in stop_rows:
-        in_bag = (row.trip_status == TripStatus.LOADING.value and row.stop_status == StopStatus.LOADED.value) or (
-            row.trip_status == TripStatus.RIDING.value and row.stop_status == StopStatus.OUT.value
-        )
-        if not in_bag:
-            continue
-        carrying.setdefault(row.courier_id, []).append(row.order_id)
-        if row.order_id not in orders:  # out for delivery: no longer in the ordering queue
+    for row in bag_rows:  # out for delivery: no longer in the ordering queue
+        if _in_bag(row) and row.order_id not in orders:
             orders[row.order_id] = _dispatch_order(store.id, row.order_id, row, row.packed_at or now)
-            order_inputs[row.order_id] = _order_input(row, "out")
-
-    couriers: list[Courier] = []
-    courier_inputs: dict[str, CourierInput] = {}
+    couriers = []
     for row in courier_rows:
-        state = CourierState(row.state) if row.state in CourierState.__members__.values() else CourierState.IDLE
-        bag = tuple(carrying.get(row.id, ()))
-        if state is CourierState.RIDING and not bag:
-            state = CourierState.RETURNING  # every stop settled: only the ride back is left
-        vehicle = _vehicle(row)
+        state = seen.states[row.id]
         away = not state.at_store
-        position = Point(row.lat, row.lon) if away and row.lat is not None else store.location
-        back_at = row.free_at if away else None
-        couriers.append(Courier(row.id, store.id, vehicle, state, position, back_at, bag))
-        courier_inputs[row.id] = CourierInput(
-            state=state.value,
-            carrying=bag,
-            free_at=int(back_at.timestamp()) if back_at is not None else None,
-            vehicle=(vehicle.speed_kmh, vehicle.capacity_totes, vehicle.capacity_weight_g),
+        couriers.append(
+            Courier(
+                id=row.id,
+                store_id=store.id,
+                vehicle=_vehicle(row),
+                state=state,
+                position=Point(row.lat, row.lon) if away and row.lat is not None else store.location,
+                back_at=row.free_at if away else None,
+                carrying=seen.carrying.get(row.id, ()),
+            )
         )
-    snapshot = DispatchSnapshot(
+    return DispatchSnapshot(
         now=now,
         depots=(Depot(store.id, store.location),),
         couriers=tuple(couriers),
         orders=tuple(orders.values()),
         previous=previous,
     )
-    return _StoreState(snapshot, make_round_inputs(order_inputs, courier_inputs), frozenset(packed), frozenset(overdue))
 
 
 def _dispatch_order(store_id: str, order_id: str, job: Any, ready: datetime) -> DispatchOrder:
@@ -1037,16 +1106,6 @@ def _dispatch_order(store_id: str, order_id: str, job: Any, ready: datetime) -> 
         promised_by=job.promised_by,
         totes=job.totes,
         weight_g=job.weight_g,
-    )
-
-
-def _order_input(job: Any, ready_key: str) -> OrderInput:
-    return OrderInput(
-        ready=ready_key,
-        promised_by=job.promised_by.isoformat(),
-        totes=job.totes,
-        weight_g=job.weight_g,
-        not_before=job.not_before.isoformat() if job.not_before is not None else None,
     )
 
 
@@ -1080,28 +1139,29 @@ def _act_on(
     store_id: str,
     policy: str,
     decisions: Sequence[TripDecision],
-    stop_rows: list[Any],
+    bag_rows: list[Any],
+    snapshot: DispatchSnapshot,
     now: datetime,
-) -> tuple[str, ...]:
-    """Write the round's decisions: replace planned trips and stops, load the trips that start now."""
+) -> tuple[tuple[str, ...], tuple[TripView, ...]]:
+    """Write the round's decisions: replace planned trips and stops, load the trips that start now.
+    Returns the orders handed over and every loading trip as it now stands."""
     repo.delete_planned(tenant_id, store_id)
-    loading_trip = {r.courier_id: r.trip_id for r in stop_rows if r.trip_status == TripStatus.LOADING.value}
-    loaded_stop = {
-        r.order_id: r.stop_id
-        for r in stop_rows
-        if r.trip_status == TripStatus.LOADING.value and r.stop_status == StopStatus.LOADED.value
-    }
+    loading_trip = {r.courier_id: r for r in bag_rows if r.trip_status == TripStatus.LOADING.value}
+    loaded_stop = {r.order_id: r.stop_id for r in bag_rows if r.stop_status == StopStatus.LOADED.value}
+    orders = {o.id: o for o in snapshot.orders}
     new_trips: list[dict[str, Any]] = []
     new_stops: list[dict[str, Any]] = []
     moved: list[dict[str, Any]] = []
     waiting: list[str] = []
     assigned: list[str] = []
+    loading: list[TripView] = []
     for decision in decisions:
-        trip_id = loading_trip.get(decision.courier_id)
-        if decision.loading and trip_id is not None:
-            repo.update_trip(tenant_id, trip_id, planned_start=decision.starts_at, planned_back=decision.back_at)
+        existing = loading_trip.get(decision.courier_id)
+        if decision.loading and existing is not None:
+            trip_id, loaded_at = existing.trip_id, existing.loaded_at
+            repo.retime_trip(tenant_id, trip_id, decision.starts_at, decision.back_at)
         else:
-            trip_id = new_id()
+            trip_id, loaded_at = new_id(), now if decision.loading else None
             new_trips.append(
                 {
                     "id": trip_id,
@@ -1113,25 +1173,58 @@ def _act_on(
                     "planned_start": decision.starts_at,
                     "planned_back": decision.back_at,
                     "created_at": now,
-                    "loaded_at": now if decision.loading else None,
+                    "loaded_at": loaded_at,
                 }
             )
+        stops: list[StopView] = []
         for sequence, (order_id, eta) in enumerate(zip(decision.order_ids, decision.arrivals, strict=True), 1):
-            if order_id in loaded_stop:
-                moved.append({"b_id": loaded_stop[order_id], "sequence": sequence, "eta": eta})
-                continue
             handed = order_id in decision.handed_over
-            new_stops.append(
-                {
-                    "id": new_id(),
-                    "tenant_id": tenant_id,
-                    "trip_id": trip_id,
-                    "order_id": order_id,
-                    "sequence": sequence,
-                    "status": (StopStatus.LOADED if handed else StopStatus.PLANNED).value,
-                    "eta": eta,
-                    "handed_over_at": now if handed else None,
-                }
+            stop_id = loaded_stop.get(order_id)
+            if stop_id is not None:
+                moved.append({"b_id": stop_id, "sequence": sequence, "eta": eta})
+            else:
+                stop_id = new_id()
+                new_stops.append(
+                    {
+                        "id": stop_id,
+                        "tenant_id": tenant_id,
+                        "trip_id": trip_id,
+                        "order_id": order_id,
+                        "sequence": sequence,
+                        "status": (StopStatus.LOADED if handed else StopStatus.PLANNED).value,
+                        "eta": eta,
+                        "handed_over_at": now if handed else None,
+                    }
+                )
+            order = orders[order_id]
+            stops.append(
+                StopView(
+                    id=stop_id,
+                    order_id=order_id,
+                    sequence=sequence,
+                    status=StopStatus.LOADED if handed else StopStatus.PLANNED,
+                    eta=eta,
+                    drop_off=order.drop_off,
+                    promised_by=order.promised_by,
+                    delivered_at=None,
+                    failure_reason=None,
+                )
+            )
+        if decision.loading:
+            loading.append(
+                TripView(
+                    id=trip_id,
+                    store_id=store_id,
+                    courier_id=decision.courier_id,
+                    status=TripStatus.LOADING,
+                    policy=policy,
+                    planned_start=decision.starts_at,
+                    planned_back=decision.back_at,
+                    loaded_at=loaded_at,
+                    departed_at=None,
+                    returned_at=None,
+                    stops=tuple(stops),
+                )
             )
         if decision.newly_handed:
             waiting.append(decision.courier_id)
@@ -1150,11 +1243,49 @@ def _act_on(
     repo.resequence_stops(moved)
     repo.add_stops(new_stops)
     repo.set_waiting(tenant_id, waiting, now)
-    return tuple(assigned)
+    return tuple(assigned), tuple(loading)
 
 
-def _planned_order_ids(stop_rows: Iterable[Any]) -> tuple[str, ...]:
-    return tuple(r.order_id for r in stop_rows if r.stop_status == StopStatus.PLANNED.value)
+def _still_planned(previous: DispatchPlan, carrying: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """Orders on the standing plan's next trips that nobody holds yet."""
+    held = {oid for bag in carrying.values() for oid in bag}
+    return tuple(oid for t in previous.trips if not t.pinned for oid in t.order_ids if oid not in held)
+
+
+def _loading_views(bag_rows: list[Any]) -> tuple[TripView, ...]:
+    grouped: dict[str, list[Any]] = {}
+    for row in bag_rows:
+        if row.trip_status == TripStatus.LOADING.value:
+            grouped.setdefault(row.trip_id, []).append(row)
+    return tuple(
+        TripView(
+            id=trip_id,
+            store_id=rows[0].store_id,
+            courier_id=rows[0].courier_id,
+            status=TripStatus.LOADING,
+            policy=rows[0].policy,
+            planned_start=rows[0].planned_start,
+            planned_back=rows[0].planned_back,
+            loaded_at=rows[0].loaded_at,
+            departed_at=None,
+            returned_at=None,
+            stops=tuple(
+                StopView(
+                    id=r.stop_id,
+                    order_id=r.order_id,
+                    sequence=r.sequence,
+                    status=StopStatus(r.stop_status),
+                    eta=r.eta,
+                    drop_off=Point(r.lat, r.lon),
+                    promised_by=r.promised_by,
+                    delivered_at=None,
+                    failure_reason=None,
+                )
+                for r in rows
+            ),
+        )
+        for trip_id, rows in grouped.items()
+    )
 
 
 def _ensure_jobs(

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from newretail.core.errors import NotFound
@@ -20,6 +20,19 @@ _ORDER = TypeAdapter(Order)
 
 class OrderNotFound(NotFound):
     code = "order_not_found"
+
+
+# Dispatch reads this every minute for every store: built once, compiled once.
+_DELIVERY_QUEUE = (
+    select(orders.c.id, orders.c.status, orders.c.promised_by, orders.c.estimated_pick_complete, orders.c.updated_at)
+    .where(
+        orders.c.tenant_id == bindparam("tenant_id"),
+        orders.c.store_id == bindparam("store_id"),
+        orders.c.status.in_([OrderStatus.PICKING.value, OrderStatus.PACKED.value]),
+        orders.c.method == "delivery",
+    )
+    .order_by(orders.c.id)
+)
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -96,23 +109,7 @@ class OrderingRepository:
 
     def delivery_queue(self, tenant_id: str, store_id: str) -> list[Any]:
         """Delivery orders being picked or packed at a store: what dispatch plans (no documents read)."""
-        query = (
-            select(
-                orders.c.id,
-                orders.c.status,
-                orders.c.promised_by,
-                orders.c.estimated_pick_complete,
-                orders.c.updated_at,
-            )
-            .where(
-                orders.c.tenant_id == tenant_id,
-                orders.c.store_id == store_id,
-                orders.c.status.in_([OrderStatus.PICKING.value, OrderStatus.PACKED.value]),
-                orders.c.method == "delivery",
-            )
-            .order_by(orders.c.id)
-        )
-        return list(self.conn.execute(query))
+        return list(self.conn.execute(_DELIVERY_QUEUE, {"tenant_id": tenant_id, "store_id": store_id}))
 
     def orders_of_customer(self, tenant_id: str, customer_id: str, limit: int = 50) -> list[Order]:
         query = (

@@ -215,3 +215,47 @@ def test_a_replayed_rush_keeps_every_rule(depot, policy: str) -> None:  # type: 
         statuses = list(conn.execute(select(orders.c.status).where(orders.c.store_id == depot.store_id)).scalars())
     assert statuses.count("delivered") == delivered
     assert statuses.count("returned") + statuses.count("delivery_failed") == failed
+
+
+def test_concurrent_rounds_and_departures_keep_every_rule(depot) -> None:  # type: ignore[no-untyped-def]
+    """Two dispatchers ticking the same store while couriers leave: rounds of one store queue on
+    its lock, courier actions on the courier's; nothing deadlocks, nothing is handed out twice."""
+    import threading
+
+    for name in ("A", "B", "C"):
+        depot.courier(name, capacity_totes=2)
+    order_ids = depot.packed_orders(6)
+    errors: list[BaseException] = []
+    departed: list[str] = []
+
+    def ticker(policy: str) -> None:
+        try:
+            for _ in range(4):
+                depot.tick(policy, force=True, budget=timedelta(milliseconds=30))
+        except BaseException as exc:
+            errors.append(exc)
+
+    def leaver() -> None:
+        try:
+            for _ in range(12):
+                for trip in check_rules(depot, after_round=False).trips:
+                    if trip.status is TripStatus.LOADING:
+                        try:
+                            delivery.depart(depot.runtime.uow(), tenant_id=depot.tenant_id, trip_id=trip.id)
+                            departed.append(trip.id)
+                        except (delivery.TripStateConflict, delivery.TripNotFound):
+                            pass  # a round or another departure got there first
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ticker, args=(p,)) for p in POLICIES] + [threading.Thread(target=leaver)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    summary = depot.tick(force=True)
+    board = check_rules(depot, summary)
+    out = [s.order_id for t in board.trips if t.status is TripStatus.RIDING for s in t.stops]
+    assert len(out) == len(set(out)) and set(out) <= set(order_ids)
+    assert departed

@@ -29,7 +29,7 @@ HORIZON = timedelta(seconds=60)
 
 def inputs(free_at: int | None = None, state: str = "riding", ready: str = "packed:t0") -> dict[str, object]:
     return round_inputs(
-        {"o1": OrderInput(ready, "2026-01-05T12:30:00+00:00", 1, 3000, None)},
+        {"o1": OrderInput(ready, "2026-01-05T12:30:00+00:00")},
         {"c1": CourierInput(state, ("o1",) if state == "riding" else (), free_at, (15.0, 4, 25_000))},
     )
 
