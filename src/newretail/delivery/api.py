@@ -318,14 +318,23 @@ def tick(
     policy: Annotated[str, Query(description="fifo-nearest | optimised")] = "optimised",
     budget_ms: Annotated[int, Query(ge=10, le=10_000)] = 1000,
     force: bool = False,
+    key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    """Run a dispatch round now (the scheduler runs one every minute anyway). A round is
-    naturally idempotent: run twice, the second finds nothing changed."""
+    """Run a dispatch round now (the scheduler runs them anyway). Without a key, running it twice
+    is harmless too: the second round finds nothing changed."""
     require_store_access(manager, store_id)
-    summary = services.dispatch_tick(
-        runtime.uow(), manager.tenant_id, store_id, policy, timedelta(milliseconds=budget_ms), force=force
+    return _idempotent(
+        runtime,
+        manager,
+        "tick",
+        key,
+        {"store_id": store_id, "policy": policy, "budget_ms": budget_ms, "force": force},
+        lambda uow: tick_json(
+            services.dispatch_tick_within(
+                uow, manager.tenant_id, store_id, policy, timedelta(milliseconds=budget_ms), force=force
+            )
+        ),
     )
-    return tick_json(summary)
 
 
 @router.get("/stores/{store_id}/dispatch")
