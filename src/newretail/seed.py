@@ -12,6 +12,7 @@ from newretail.catalog.demo import seed_demo_catalog
 from newretail.catalog.model import PricedProduct
 from newretail.core.runtime import Runtime
 from newretail.payments.seed import seed_demo_wallets
+from newretail.delivery.demo import seed_demo_couriers
 from newretail.tenancy import services as tenancy
 from newretail.tenancy.model import OpeningHours, Role, Store
 from newretail.tenancy.repository import TenancyRepository
@@ -34,7 +35,6 @@ class DemoCity:
 
 
 DEMO_PICKERS = 3
-DEMO_COURIERS = 6
 
 
 class AlreadySeeded(RuntimeError):
@@ -65,7 +65,7 @@ def seed_demo(runtime: Runtime, *, seed: int = 42) -> DemoCity:
     city = DemoCity(tenant_id=tenant_id, stores=stores)
     for index, store in enumerate(stores):
         seed_store_stock(runtime, tenant_id, store.id, seed=seed + index)
-        seed_store_staff(runtime, tenant_id, store.id, pickers=DEMO_PICKERS, couriers=DEMO_COURIERS)
+        seed_store_staff(runtime, tenant_id, store.id, pickers=DEMO_PICKERS, couriers=0)
     people = [
         ("admin@freshmart.test", "Ada Admin", Role.TENANT_ADMIN, None),
         ("manager@freshmart.test", "Mo Manager", Role.STORE_MANAGER, stores[0].id),
@@ -86,6 +86,10 @@ def seed_demo(runtime: Runtime, *, seed: int = 42) -> DemoCity:
         )
         city.logins[role.value] = email
     seed_demo_wallets(runtime, tenant_id=tenant_id, customer_emails=[city.logins[Role.CUSTOMER.value]])
+    seed_demo_couriers(
+        runtime, tenant_id=tenant_id, store_ids=[s.id for s in stores], courier_email=city.logins["courier"],
+        on_shift=True,
+    )
     return city
 
 
@@ -112,22 +116,14 @@ def seed_store_staff(
     runtime: Runtime, tenant_id: str, store_id: str, *, pickers: int, couriers: int, picker_prefix: str = "demo-picker-"
 ) -> None:
     """Pickers on shift and bikes on the road, so the promise has people to count on."""
-    from newretail.delivery import roster
+    from newretail.delivery import services as delivery
     from newretail.fulfilment import services as fulfilment
 
     for i in range(pickers):
         fulfilment.start_shift(runtime.uow(), tenant_id=tenant_id, store_id=store_id, picker_id=f"{picker_prefix}{i}")
-    with runtime.engine.begin() as conn:
-        for i in range(couriers):
-            courier_id = roster.add_courier(
-                conn,
-                tenant_id=tenant_id,
-                store_id=store_id,
-                name=f"Bike {i + 1}",
-                vehicle="bike",
-                now=runtime.clock.now(),
-            )
-            roster.set_on_shift(conn, tenant_id, courier_id, True, runtime.clock.now())
+    for i in range(couriers):
+        courier = delivery.add_courier(runtime.uow(), tenant_id=tenant_id, store_id=store_id, name=f"Bike {i + 1}")
+        delivery.start_shift(runtime.uow(), tenant_id=tenant_id, courier_id=courier.id)
 
 
 def make_plain_products(runtime: Runtime, tenant_id: str, count: int, *, prefix: str = "PLAIN") -> list[str]:

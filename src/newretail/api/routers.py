@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 def all_routers() -> list[APIRouter]:
     from newretail.catalog.api import router as catalog_router
+    from newretail.delivery.api import router as delivery_router
     from newretail.fulfilment.api import router as fulfilment_router
     from newretail.inventory.api import router as inventory_router
     from newretail.ordering.api import router as ordering_router
@@ -20,6 +21,7 @@ def all_routers() -> list[APIRouter]:
         inventory_router,
         ordering_router,
         fulfilment_router,
+        delivery_router,
         payments_router,
         web_router,
     ]

@@ -327,3 +327,97 @@ def lateness(trip: PlannedTrip, orders: Mapping[str, DispatchOrder]) -> tuple[ti
         max(timedelta(0), arrival - orders[order_id].promised_by)
         for order_id, arrival in zip(trip.order_ids, trip.arrivals, strict=True)
     )
+
+
+# --- carrying it out: trips, stops, proof of delivery ------------------------------------------
+
+# What one tote holds: a crate of groceries is full at about 12 kg or 25 items, whichever first.
+TOTE_MAX_WEIGHT_G = 12_000
+TOTE_MAX_ITEMS = 25
+
+
+@dataclass(frozen=True, slots=True)
+class ParcelLine:
+    """One packed (or ordered) line as dispatch weighs it."""
+
+    by_weight: bool  # True: ``quantity`` is grams
+    quantity: int
+    unit_weight_g: int  # for goods sold by the unit
+
+
+def estimate_load(lines: Iterable[ParcelLine]) -> Load:
+    """Totes and grams an order fills: its weight, and one tote per 12 kg or 25 items (at least one)."""
+    weight, items = 0, 0
+    for line in lines:
+        if line.quantity <= 0:
+            continue
+        if line.by_weight:
+            weight += line.quantity
+            items += 1
+        else:
+            weight += line.quantity * line.unit_weight_g
+            items += line.quantity
+    totes = max(1, -(-weight // TOTE_MAX_WEIGHT_G), -(-items // TOTE_MAX_ITEMS))
+    return Load(totes, weight)
+
+
+class TripStatus(StrEnum):
+    PLANNED = "planned"  # the dispatcher's intention; re-planned every round, nothing handed over
+    LOADING = "loading"  # bags handed to the courier at the store; leaves at ``planned_start``
+    RIDING = "riding"  # left the store: pinned, no planner touches it
+    RETURNING = "returning"  # every stop settled, riding back
+    DONE = "done"  # back at the store
+    CANCELLED = "cancelled"  # bags handed back before leaving (the courier ended the shift)
+
+
+class StopStatus(StrEnum):
+    PLANNED = "planned"  # on a planned trip, or not yet handed over on a loading trip
+    LOADED = "loaded"  # in the courier's bag, still at the store
+    OUT = "out"  # on the way
+    DELIVERED = "delivered"
+    FAILED = "failed"  # could not be handed over; rides back with the courier
+    RETURNED = "returned"  # back in the store
+
+
+class FailureReason(StrEnum):
+    CUSTOMER_ABSENT = "customer_absent"
+    ADDRESS_NOT_FOUND = "address_not_found"
+    REFUSED = "refused"
+    UNSAFE = "unsafe"
+    OTHER = "other"
+
+
+class InvalidProof(ValidationFailed):
+    code = "invalid_proof_of_delivery"
+
+
+class WrongDeliveryCode(ValidationFailed):
+    code = "wrong_delivery_code"
+
+
+# Further than this from the drop-off, a proof is kept but flagged for review (phones drift).
+PROOF_DISTANCE_FLAG_M = 250
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryProof:
+    """What a courier's app sends when handing an order over: where, when (the phone's clock), and
+    the customer's delivery code or a photo reference (the photo itself goes to object storage;
+    only its key is kept). At least one of code and photo is required."""
+
+    position: Point
+    code: str | None = None
+    photo_ref: str | None = None
+    captured_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        code = (self.code or "").strip()
+        photo = (self.photo_ref or "").strip()
+        if not code and not photo:
+            raise InvalidProof("proof of delivery needs the customer's code or a photo", field="code")
+        if len(code) > 8:
+            raise InvalidProof("a delivery code has at most 8 characters", field="code")
+        if len(photo) > 300:
+            raise InvalidProof("a photo reference has at most 300 characters", field="photo_ref")
+        if self.captured_at is not None:
+            _require_aware(self.captured_at, "captured_at")

@@ -11,7 +11,8 @@ from newretail.core.errors import NotFound, ValidationFailed
 from newretail.core.ids import new_id
 from newretail.delivery.tables import couriers
 
-VEHICLES = {"bike": (15.0, 4), "ebike": (20.0, 6), "car": (25.0, 12)}  # default speed km/h, totes
+# default speed km/h, totes, payload grams (the same as delivery.model.STANDARD_VEHICLES)
+VEHICLES = {"bike": (15.0, 4, 25_000), "ebike": (20.0, 6, 40_000), "car": (25.0, 12, 150_000)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +39,17 @@ def add_courier(
     user_id: str | None = None,
     speed_kmh: float | None = None,
     capacity_totes: int | None = None,
+    capacity_weight_g: int | None = None,
 ) -> str:
     if vehicle not in VEHICLES:
         raise ValidationFailed(f"vehicle must be one of {sorted(VEHICLES)}", field="vehicle")
-    default_speed, default_totes = VEHICLES[vehicle]
+    default_speed, default_totes, default_grams = VEHICLES[vehicle]
+    if speed_kmh is not None and not 0 < speed_kmh <= 120:
+        raise ValidationFailed("speed must be in (0, 120] km/h", field="speed_kmh")
+    if capacity_totes is not None and capacity_totes < 1:
+        raise ValidationFailed("a courier carries at least one tote", field="capacity_totes")
+    if capacity_weight_g is not None and capacity_weight_g < 1:
+        raise ValidationFailed("a courier carries some weight", field="capacity_weight_g")
     courier_id = new_id()
     conn.execute(
         insert(couriers).values(
@@ -53,6 +61,7 @@ def add_courier(
             vehicle=vehicle,
             speed_kmh=speed_kmh or default_speed,
             capacity_totes=capacity_totes or default_totes,
+            capacity_weight_g=capacity_weight_g or default_grams,
             on_shift=False,
             state="off",
             free_at=None,
@@ -60,18 +69,6 @@ def add_courier(
         )
     )
     return courier_id
-
-
-def set_on_shift(conn: Connection, tenant_id: str, courier_id: str, on_shift: bool, now: datetime) -> None:
-    result = conn.execute(
-        update(couriers)
-        .where(couriers.c.tenant_id == tenant_id, couriers.c.id == courier_id)
-        .values(
-            on_shift=on_shift, state="idle" if on_shift else "off", free_at=now if on_shift else None, updated_at=now
-        )
-    )
-    if result.rowcount != 1:
-        raise NotFound("courier not found", courier_id=courier_id)
 
 
 def store_couriers(conn: Connection, tenant_id: str, store_id: str) -> list[CourierView]:

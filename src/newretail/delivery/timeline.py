@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from newretail.core.errors import ValidationFailed
+from newretail.core.geo import Point
 from newretail.delivery.model import (
     Courier,
     CourierState,
@@ -70,6 +71,28 @@ def schedule_trip(
         arrivals=tuple(arrivals),
         back_at=back_at,
     )
+
+
+def ride_timeline(
+    *,
+    start_at: datetime,
+    origin: Point,
+    drops: Sequence[Point],
+    depot: Point,
+    speed_kmh: float,
+    settings: PlanningSettings,
+) -> tuple[tuple[datetime, ...], datetime]:
+    """ETAs at each drop and the return to the store for a courier setting off from ``origin`` at
+    ``start_at`` (already loaded: no pickup time), with the planner's arithmetic."""
+    travel = settings.travel
+    clock, here = start_at, origin
+    arrivals: list[datetime] = []
+    for drop in drops:
+        clock += timedelta(seconds=travel.duration_s(here, drop, speed_kmh))
+        arrivals.append(clock)
+        clock += settings.handover
+        here = drop
+    return tuple(arrivals), clock + timedelta(seconds=travel.duration_s(here, depot, speed_kmh))
 
 
 def _pinned_trip(

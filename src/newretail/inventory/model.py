@@ -28,6 +28,7 @@ class MovementReason(StrEnum):
     SHRINK = "shrink"
     DAMAGE = "damage"
     RECOUNT = "recount"
+    RETURN = "return"  # goods an undelivered order brought back to the store
 
 
 ADJUSTMENT_REASONS = frozenset({MovementReason.SHRINK, MovementReason.DAMAGE, MovementReason.RECOUNT})

@@ -125,6 +125,21 @@ def receive_many(
     return len(quantities)
 
 
+def return_within(
+    uow: UnitOfWork, *, tenant_id: str, store_id: str, lines: list[tuple[str, int]], reference: str | None = None
+) -> dict[str, Any]:
+    """Goods back from an undelivered order, inside the caller's unit of work: on-hand goes up,
+    one ``return`` movement per product (the goods were committed at packing, so no reservation
+    is involved)."""
+    basket = normalise_basket(lines)
+    levels = _lock(uow, tenant_id, store_id, list(basket), create=True)
+    for product_id, quantity in basket.items():
+        level = levels[product_id]
+        level.on_hand += quantity
+        _write(uow, tenant_id, store_id, level, quantity, MovementReason.RETURN, reference)
+    return {"lines": [_level_json(levels[p]) for p in basket]}
+
+
 def adjust(
     uow: UnitOfWork,
     *,

@@ -42,3 +42,19 @@ class OrderCancelled(Event):
     order_id: str
     store_id: str
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderReturned(Event):
+    """An undelivered order is back in the store and its goods restocked.
+
+    The refund seam: payments refunds ``refund_due_minor`` (zero when nothing was charged yet,
+    i.e. pay on delivery)."""
+
+    order_id: str
+    store_id: str
+    customer_id: str
+    reason: str
+    payment_mode: str
+    refund_due_minor: int
+    currency: str

@@ -8,6 +8,8 @@ State machine (``TRANSITIONS`` is the single source of truth)::
     picking ---------pack------------------> packed
     packed ----------dispatch--------------> out_for_delivery      (delivery orders)
     out_for_delivery --deliver-------------> delivered             (delivery orders)
+    out_for_delivery --fail_delivery-------> delivery_failed       (nobody home, refused: the bags ride back)
+    delivery_failed --return_to_store------> returned              (back at the store: stock back, refund due)
     packed ----------ready_for_collection--> ready_for_collection  (click-and-collect orders)
     ready_for_collection --collect---------> collected             (click-and-collect orders)
     awaiting_payment | placed --customer_cancel--> cancelled       (only before picking starts)
@@ -60,9 +62,13 @@ class OrderStatus(StrEnum):
     READY_FOR_COLLECTION = "ready_for_collection"
     COLLECTED = "collected"
     CANCELLED = "cancelled"
+    DELIVERY_FAILED = "delivery_failed"  # the courier could not hand it over and is bringing it back
+    RETURNED = "returned"  # back in the store: goods restocked, the customer is owed a refund
 
 
-TERMINAL_STATUSES: Final = frozenset({OrderStatus.DELIVERED, OrderStatus.COLLECTED, OrderStatus.CANCELLED})
+TERMINAL_STATUSES: Final = frozenset(
+    {OrderStatus.DELIVERED, OrderStatus.COLLECTED, OrderStatus.CANCELLED, OrderStatus.RETURNED}
+)
 
 
 class OrderEvent(StrEnum):
@@ -72,6 +78,8 @@ class OrderEvent(StrEnum):
     PACK = "pack"
     DISPATCH = "dispatch"
     DELIVER = "deliver"
+    FAIL_DELIVERY = "fail_delivery"
+    RETURN_TO_STORE = "return_to_store"
     READY_FOR_COLLECTION = "ready_for_collection"
     COLLECT = "collect"
     CUSTOMER_CANCEL = "customer_cancel"
@@ -108,6 +116,8 @@ _RULES: Final[tuple[tuple[OrderStatus, OrderEvent, OrderStatus, frozenset[Fulfil
     (_S.PICKING, _E.STORE_CANCEL, _S.CANCELLED, _BOTH),
     (_S.PACKED, _E.DISPATCH, _S.OUT_FOR_DELIVERY, _DELIVERY),
     (_S.OUT_FOR_DELIVERY, _E.DELIVER, _S.DELIVERED, _DELIVERY),
+    (_S.OUT_FOR_DELIVERY, _E.FAIL_DELIVERY, _S.DELIVERY_FAILED, _DELIVERY),
+    (_S.DELIVERY_FAILED, _E.RETURN_TO_STORE, _S.RETURNED, _DELIVERY),
     (_S.PACKED, _E.READY_FOR_COLLECTION, _S.READY_FOR_COLLECTION, _COLLECTION),
     (_S.READY_FOR_COLLECTION, _E.COLLECT, _S.COLLECTED, _COLLECTION),
 )
@@ -254,6 +264,7 @@ class Order:
     cancellation_reason: str | None = None
     # Set when the packed total could not be collected: the goods wait, they never leave unpaid.
     payment_hold_reason: str | None = None
+    delivery_failure_reason: str | None = None
 
     @classmethod
     def create(
@@ -414,6 +425,15 @@ class Order:
 
     def deliver(self, at: datetime) -> None:
         self._apply(OrderEvent.DELIVER, at)
+
+    def fail_delivery(self, reason: str, at: datetime) -> None:
+        if not reason.strip():
+            raise ValidationFailed("a failed delivery needs a reason", field="reason")
+        self._apply(OrderEvent.FAIL_DELIVERY, at)
+        self.delivery_failure_reason = reason
+
+    def return_to_store(self, at: datetime) -> None:
+        self._apply(OrderEvent.RETURN_TO_STORE, at)
 
     def mark_ready_for_collection(self, at: datetime) -> None:
         self._apply(OrderEvent.READY_FOR_COLLECTION, at)

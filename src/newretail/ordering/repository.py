@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from newretail.core.errors import NotFound
@@ -20,6 +20,19 @@ _ORDER = TypeAdapter(Order)
 
 class OrderNotFound(NotFound):
     code = "order_not_found"
+
+
+# Dispatch reads this every minute for every store: built once, compiled once.
+_DELIVERY_QUEUE = (
+    select(orders.c.id, orders.c.status, orders.c.promised_by, orders.c.estimated_pick_complete, orders.c.updated_at)
+    .where(
+        orders.c.tenant_id == bindparam("tenant_id"),
+        orders.c.store_id == bindparam("store_id"),
+        orders.c.status.in_([OrderStatus.PICKING.value, OrderStatus.PACKED.value]),
+        orders.c.method == "delivery",
+    )
+    .order_by(orders.c.id)
+)
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -87,6 +100,17 @@ class OrderingRepository:
         if row is None:
             raise OrderNotFound("order not found", order_id=order_id)
         return row
+
+    def orders_by_ids(self, tenant_id: str, order_ids: list[str]) -> dict[str, Order]:
+        if not order_ids:
+            return {}
+        query = select(orders.c.document).where(orders.c.tenant_id == tenant_id, orders.c.id.in_(order_ids))
+        found = (_ORDER.validate_python(doc) for doc in self.conn.execute(query).scalars())
+        return {order.id: order for order in found}
+
+    def delivery_queue(self, tenant_id: str, store_id: str) -> list[Any]:
+        """Delivery orders being picked or packed at a store: what dispatch plans (no documents read)."""
+        return list(self.conn.execute(_DELIVERY_QUEUE, {"tenant_id": tenant_id, "store_id": store_id}))
 
     def orders_of_customer(self, tenant_id: str, customer_id: str, limit: int = 50) -> list[Order]:
         query = (

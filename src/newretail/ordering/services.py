@@ -7,6 +7,7 @@ reserve the basket and place the order — all of it or none of it, and idempote
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,7 +26,7 @@ from newretail.fulfilment.repository import FulfilmentRepository
 from newretail.fulfilment.substitution import SubstitutionPreference
 from newretail.inventory import services as inventory
 from newretail.ordering.config import StoreOperations
-from newretail.ordering.events import OrderCancelled, OrderPlaced, OrderStatusChanged
+from newretail.ordering.events import OrderCancelled, OrderPlaced, OrderReturned, OrderStatusChanged
 from newretail.ordering.model import FulfilmentMethod, Order, OrderLine, OrderStatus, PaymentMode
 from newretail.ordering.promise import (
     DeliveryPromise,
@@ -453,6 +454,71 @@ def store_order_board(
         newest = repo.recent_orders(tenant_id, store_id, recent) if recent else []
     counts = {status: raw.get(status.value, 0) for status in (*LIVE_STATUSES, *FINISHED_STATUSES)}
     return StoreOrderBoard(counts, newest)
+# -- delivery steps, inside the delivery context's unit of work ---------------------------------------
+def dispatch_within(uow: UnitOfWork, *, tenant_id: str, order_ids: list[str]) -> list[Order]:
+    """The courier left the store with these orders: packed -> out_for_delivery (locked in id order)."""
+    changed = []
+    for order_id in sorted(set(order_ids)):
+        changed.append(_step_within(uow, tenant_id, order_id, lambda order, at: order.dispatch(at)))
+    return changed
+
+
+def deliver_within(uow: UnitOfWork, *, tenant_id: str, order_id: str) -> Order:
+    return _step_within(uow, tenant_id, order_id, lambda order, at: order.deliver(at))
+
+
+def fail_delivery_within(uow: UnitOfWork, *, tenant_id: str, order_id: str, reason: str) -> Order:
+    return _step_within(uow, tenant_id, order_id, lambda order, at: order.fail_delivery(reason, at))
+
+
+def return_to_store_within(uow: UnitOfWork, *, tenant_id: str, order_id: str) -> Order:
+    """An undelivered order is back in the store: restock what was packed, and say a refund is due."""
+    order = _step_within(uow, tenant_id, order_id, lambda order, at: order.return_to_store(at))
+    returned: dict[str, int] = {}
+    for line in order.final_lines or ():
+        if line.quantity > 0:
+            returned[line.product_id] = returned.get(line.product_id, 0) + line.quantity
+    if returned:
+        inventory.return_within(
+            uow, tenant_id=tenant_id, store_id=order.store_id, lines=sorted(returned.items()), reference=order.id
+        )
+    charged = order.payment_mode is PaymentMode.PAY_NOW
+    uow.emit(
+        OrderReturned(
+            tenant_id=tenant_id,
+            order_id=order.id,
+            store_id=order.store_id,
+            customer_id=order.customer_id,
+            reason=order.delivery_failure_reason or "undelivered",
+            payment_mode=order.payment_mode.value,
+            refund_due_minor=order.total.amount if charged else 0,
+            currency=order.currency,
+        )
+    )
+    return order
+
+
+def _step_within(uow: UnitOfWork, tenant_id: str, order_id: str, step: Callable[[Order, datetime], None]) -> Order:
+    repo = OrderingRepository(uow.conn)
+    order = repo.order(tenant_id, order_id, for_update=True)
+    step(order, uow.clock.now())
+    repo.save_order(order)
+    uow.emit(
+        OrderStatusChanged(tenant_id=tenant_id, order_id=order.id, store_id=order.store_id, status=order.status.value)
+    )
+    return order
+
+
+def delivery_queue(uow: UnitOfWork, *, tenant_id: str, store_id: str) -> list[Any]:
+    """Rows (id, status, promised_by, estimated_pick_complete, updated_at) of the store's delivery
+    orders being picked or packed, for dispatch; joins the caller's transaction."""
+    with joined(uow):
+        return OrderingRepository(uow.conn).delivery_queue(tenant_id, store_id)
+
+
+def orders_by_ids(uow: UnitOfWork, *, tenant_id: str, order_ids: list[str]) -> dict[str, Order]:
+    with joined(uow):
+        return OrderingRepository(uow.conn).orders_by_ids(tenant_id, order_ids)
 
 
 def require_owner_or_staff(order: Order, subject_id: str, is_staff: bool) -> None:

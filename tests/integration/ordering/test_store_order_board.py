@@ -10,7 +10,7 @@ from newretail.core.clock import SimulatedClock
 from newretail.core.errors import NotFound
 from newretail.core.geo import Point
 from newretail.core.runtime import Runtime
-from newretail.delivery import roster
+from newretail.delivery import services as delivery
 from newretail.fulfilment import services as fulfilment
 from newretail.ordering import services as ordering
 from newretail.ordering.model import FulfilmentMethod, OrderStatus
@@ -61,11 +61,8 @@ def test_counts_live_orders_now_and_finished_orders_since_the_given_instant(
     runtime: Runtime, clock: SimulatedClock, world, other_world, shop
 ) -> None:  # type: ignore[no-untyped-def]
     fulfilment.start_shift(runtime.uow(), tenant_id=world.tenant_id, store_id=world.store.id, picker_id="p0")
-    with runtime.engine.begin() as conn:
-        courier = roster.add_courier(
-            conn, tenant_id=world.tenant_id, store_id=world.store.id, name="Bike", vehicle="bike", now=clock.now()
-        )
-        roster.set_on_shift(conn, world.tenant_id, courier, True, clock.now())
+    courier = delivery.add_courier(runtime.uow(), tenant_id=world.tenant_id, store_id=world.store.id, name="Bike").id
+    delivery.start_shift(runtime.uow(), tenant_id=world.tenant_id, courier_id=courier)
 
     yesterday = _order(runtime, world, shop, "k1")
     _deliver(runtime, world, shop, yesterday)
@@ -96,16 +93,8 @@ def test_counts_live_orders_now_and_finished_orders_since_the_given_instant(
 def test_pickers_on_shift_and_their_batches(runtime: Runtime, world, shop) -> None:  # type: ignore[no-untyped-def]
     for picker in ("p0", "p1"):
         fulfilment.start_shift(runtime.uow(), tenant_id=world.tenant_id, store_id=world.store.id, picker_id=picker)
-    with runtime.engine.begin() as conn:
-        courier = roster.add_courier(
-            conn,
-            tenant_id=world.tenant_id,
-            store_id=world.store.id,
-            name="Bike",
-            vehicle="bike",
-            now=runtime.clock.now(),
-        )
-        roster.set_on_shift(conn, world.tenant_id, courier, True, runtime.clock.now())
+    courier = delivery.add_courier(runtime.uow(), tenant_id=world.tenant_id, store_id=world.store.id, name="Bike").id
+    delivery.start_shift(runtime.uow(), tenant_id=world.tenant_id, courier_id=courier)
     order_id = _order(runtime, world, shop, "k1")
     batch = fulfilment.start_batch(runtime.uow(), tenant_id=world.tenant_id, store_id=world.store.id, picker_id="p1")
 

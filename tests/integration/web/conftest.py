@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from newretail.core.runtime import Runtime
-from newretail.delivery import roster
+from newretail.delivery import services as delivery
 from newretail.fulfilment import services as fulfilment
 from newretail.tenancy import services as tenancy
 from newretail.tenancy.model import Role
@@ -70,14 +70,6 @@ def staffed(runtime: Runtime, world, shop):  # type: ignore[no-untyped-def]
         store_id=world.store.id,
     )
     fulfilment.start_shift(runtime.uow(), tenant_id=world.tenant_id, store_id=world.store.id, picker_id="sim-picker")
-    with runtime.engine.begin() as conn:
-        courier_id = roster.add_courier(
-            conn,
-            tenant_id=world.tenant_id,
-            store_id=world.store.id,
-            name="Bike 1",
-            vehicle="bike",
-            now=runtime.clock.now(),
-        )
-        roster.set_on_shift(conn, world.tenant_id, courier_id, True, runtime.clock.now())
+    courier_id = delivery.add_courier(runtime.uow(), tenant_id=world.tenant_id, store_id=world.store.id, name="Bike").id
+    delivery.start_shift(runtime.uow(), tenant_id=world.tenant_id, courier_id=courier_id)
     return world

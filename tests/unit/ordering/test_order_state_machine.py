@@ -49,6 +49,8 @@ for method in (D, C):
 LEGAL |= {
     (D, S.PACKED, E.DISPATCH): S.OUT_FOR_DELIVERY,
     (D, S.OUT_FOR_DELIVERY, E.DELIVER): S.DELIVERED,
+    (D, S.OUT_FOR_DELIVERY, E.FAIL_DELIVERY): S.DELIVERY_FAILED,
+    (D, S.DELIVERY_FAILED, E.RETURN_TO_STORE): S.RETURNED,
     (C, S.PACKED, E.READY_FOR_COLLECTION): S.READY_FOR_COLLECTION,
     (C, S.READY_FOR_COLLECTION, E.COLLECT): S.COLLECTED,
 }
@@ -96,6 +98,8 @@ def fire(order: Order, event: OrderEvent, at: datetime) -> None:
         E.PACK: lambda: order.record_packed(full_final_lines(), at),
         E.DISPATCH: lambda: order.dispatch(at),
         E.DELIVER: lambda: order.deliver(at),
+        E.FAIL_DELIVERY: lambda: order.fail_delivery("customer_absent", at),
+        E.RETURN_TO_STORE: lambda: order.return_to_store(at),
         E.READY_FOR_COLLECTION: lambda: order.mark_ready_for_collection(at),
         E.COLLECT: lambda: order.collect(at),
         E.CUSTOMER_CANCEL: lambda: order.cancel_by_customer(at),
@@ -114,6 +118,10 @@ for method in (D, C):
     # the other method's states cannot be reached: start from packed and try anyway
     PATHS[(method, S.OUT_FOR_DELIVERY)] = [*PATHS[(method, S.PACKED)], E.DISPATCH] if method is D else []
     PATHS[(method, S.DELIVERED)] = [*PATHS[(method, S.PACKED)], E.DISPATCH, E.DELIVER] if method is D else []
+    PATHS[(method, S.DELIVERY_FAILED)] = (
+        [*PATHS[(method, S.PACKED)], E.DISPATCH, E.FAIL_DELIVERY] if method is D else []
+    )
+    PATHS[(method, S.RETURNED)] = [*PATHS[(method, S.DELIVERY_FAILED)], E.RETURN_TO_STORE] if method is D else []
     PATHS[(method, S.READY_FOR_COLLECTION)] = (
         [*PATHS[(method, S.PACKED)], E.READY_FOR_COLLECTION] if method is C else []
     )
