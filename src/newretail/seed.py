@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from newretail.catalog.demo import seed_demo_catalog
 from newretail.catalog.model import PricedProduct
 from newretail.core.runtime import Runtime
-from newretail.payments.seed import seed_demo_wallets
 from newretail.delivery.demo import seed_demo_couriers
+from newretail.payments.seed import seed_demo_wallets
 from newretail.tenancy import services as tenancy
 from newretail.tenancy.model import OpeningHours, Role, Store
 from newretail.tenancy.repository import TenancyRepository
@@ -87,7 +87,10 @@ def seed_demo(runtime: Runtime, *, seed: int = 42) -> DemoCity:
         city.logins[role.value] = email
     seed_demo_wallets(runtime, tenant_id=tenant_id, customer_emails=[city.logins[Role.CUSTOMER.value]])
     seed_demo_couriers(
-        runtime, tenant_id=tenant_id, store_ids=[s.id for s in stores], courier_email=city.logins["courier"],
+        runtime,
+        tenant_id=tenant_id,
+        store_ids=[s.id for s in stores],
+        courier_email=city.logins["courier"],
         on_shift=True,
     )
     return city

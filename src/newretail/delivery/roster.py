@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select
 
-from newretail.core.errors import NotFound, ValidationFailed
+from newretail.core.errors import ValidationFailed
 from newretail.core.ids import new_id
 from newretail.delivery.tables import couriers
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from newretail.api.deps import IdempotencyKey, ManagerDep, PrincipalDep, RuntimeDep, StaffDep
-from newretail.core.errors import ValidationFailed
+from newretail.core.errors import Conflict, ValidationFailed
 from newretail.core.geo import Point
 from newretail.fulfilment.substitution import SubstitutionPreference
 from newretail.ordering import payment, services
@@ -222,9 +222,18 @@ def cancel(order_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> dict[
 
 @router.post("/orders/{order_id}/steps/{step}")
 def advance(order_id: str, step: str, staff: StaffDep, runtime: RuntimeDep) -> dict[str, Any]:
-    """Staff steps after packing: ``dispatch``, ``deliver``, ``ready_for_collection``, ``collect``."""
+    """Click-and-collect steps at the counter: ``ready_for_collection``, ``collect``.
+
+    Delivery orders leave with a courier's trip (the dispatch board and the courier app under
+    ``/delivery``), so a trip and its order never disagree about where the bags are."""
     order = services.get_order(runtime.uow(), staff.tenant_id, order_id)
     require_store_access(staff, order.store_id)
+    if order.method is FulfilmentMethod.DELIVERY and step in ("dispatch", "deliver"):
+        raise Conflict(
+            "delivery orders are dispatched and delivered through the courier's trip (/delivery)",
+            order_id=order_id,
+            step=step,
+        )
     return services.order_json(services.advance(runtime.uow(), tenant_id=staff.tenant_id, order_id=order_id, step=step))
 
 

@@ -30,6 +30,7 @@ _DELIVERY_QUEUE = (
         orders.c.store_id == bindparam("store_id"),
         orders.c.status.in_([OrderStatus.PICKING.value, OrderStatus.PACKED.value]),
         orders.c.method == "delivery",
+        orders.c.payment_held.is_(False),  # packed but unpaid: it waits at the store
     )
     .order_by(orders.c.id)
 )

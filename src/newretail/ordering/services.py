@@ -454,6 +454,8 @@ def store_order_board(
         newest = repo.recent_orders(tenant_id, store_id, recent) if recent else []
     counts = {status: raw.get(status.value, 0) for status in (*LIVE_STATUSES, *FINISHED_STATUSES)}
     return StoreOrderBoard(counts, newest)
+
+
 # -- delivery steps, inside the delivery context's unit of work ---------------------------------------
 def dispatch_within(uow: UnitOfWork, *, tenant_id: str, order_ids: list[str]) -> list[Order]:
     """The courier left the store with these orders: packed -> out_for_delivery (locked in id order)."""

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from newretail.core.runtime import Runtime
+from newretail.delivery import services as delivery
 from newretail.fulfilment import services as fulfilment
 from newretail.inventory import services as inventory
 from newretail.ordering import services as ordering
@@ -119,10 +120,38 @@ def test_failed_capture_holds_the_order_until_a_manager_releases_it(
     admin = world.login(client)
     held = client.get(f"/orders/{order['id']}", headers=admin).json()
     assert held["status"] == "packed" and held["payment_hold"]
-    refused = client.post(f"/orders/{order['id']}/steps/dispatch", headers=admin)
+    # Dispatch leaves it at the store: no courier is given an unpaid order.
+    summary = delivery.dispatch_tick(runtime.uow(), world.tenant_id, world.store.id, "fifo-nearest", force=True)
+    assert order["id"] not in summary.assigned + summary.planned
+    assert client.post(f"/orders/{order['id']}/payment-hold/release", headers=admin).status_code == 200
+    summary = delivery.dispatch_tick(runtime.uow(), world.tenant_id, world.store.id, "fifo-nearest", force=True)
+    assert summary.assigned == (order["id"],)
+
+
+def test_held_collection_order_is_not_handed_over(client: TestClient, runtime: Runtime, world, shop) -> None:  # type: ignore[no-untyped-def]
+    staff_on_shift(runtime, world.tenant_id, world.store.id)
+    shopper = world.login(client, world.customer.email)
+    for sku, quantity in (("MILK-1", 2), ("BREAD-1", 1)):
+        client.put("/me/cart/lines", headers=shopper, json={"product_id": shop.ids[sku], "quantity": quantity})
+    order = client.post(
+        "/me/checkout",
+        headers={**shopper, **_key()},
+        json={
+            "method": "collection",
+            "option": "collection",
+            "store_id": world.store.id,
+            "payment_mode": "pay_now",
+            "payment_method": "test",
+            "payment_code": "tok_capture_fails",
+        },
+    ).json()
+    _pick_everything_but_one_milk(runtime, world, shop, order["id"])
+    fulfilment.pack(runtime.uow(), tenant_id=world.tenant_id, order_id=order["id"])
+    admin = world.login(client)
+    refused = client.post(f"/orders/{order['id']}/steps/collect", headers=admin)
     assert refused.status_code == 409 and refused.json()["code"] == "payment_held"
     assert client.post(f"/orders/{order['id']}/payment-hold/release", headers=admin).status_code == 200
-    assert client.post(f"/orders/{order['id']}/steps/dispatch", headers=admin).json()["status"] == "out_for_delivery"
+    assert client.post(f"/orders/{order['id']}/steps/collect", headers=admin).json()["status"] == "collected"
 
 
 def test_cancelling_a_paid_order_gives_the_hold_back(client: TestClient, runtime: Runtime, world, shop) -> None:  # type: ignore[no-untyped-def]
