@@ -73,8 +73,10 @@ def serve(
 
 def _register_context_commands() -> None:
     from newretail.catalog.cli import app as catalog_app
+    from newretail.sim.cli import simulate_command
 
     app.add_typer(catalog_app, name="catalog")
+    app.command("simulate")(simulate_command)
 
 
 _register_context_commands()
