@@ -60,10 +60,6 @@ PROGRESS_EVERY = 250  # actions between progress callbacks
 Progress = Callable[[float, float], None]  # (simulated seconds done, simulated seconds planned)
 
 
-class SimulationStuck(RuntimeError):
-    """The event queue ran dry or the drain limit passed with orders still unfinished."""
-
-
 @dataclass
 class OrderState:
     id: str
@@ -137,6 +133,7 @@ class Simulation:
         self._sequence = itertools.count()
         self._world: World | None = None
         self.stores: list[StoreAgent] = []
+        self._store_by_id: dict[str, StoreAgent] = {}
         self.orders: dict[str, OrderState] = {}
         self.open_orders = 0  # placed and not yet packed or cancelled
         self._products_cum_weights: list[float] = []
@@ -183,6 +180,7 @@ class Simulation:
         products = self.world.products
         self._products_cum_weights = list(itertools.accumulate(p.weight for p in products))
         self.stores = [StoreAgent(s.index, s) for s in self.world.stores]
+        self._store_by_id = {s.id: s for s in self.stores}
         for store in self.stores:
             self._schedule_pickers(store)
             self._schedule_couriers(store)
@@ -408,7 +406,7 @@ class Simulation:
         self, placed: dict[str, object], customer: SimCustomer, home: int, number: int, pick_start_estimate: float
     ) -> None:
         order_id = str(placed["id"])
-        store = next(s for s in self.stores if s.id == placed["store_id"])
+        store = self._store_by_id[str(placed["store_id"])]
         promise = placed["promise"]
         assert isinstance(promise, dict)
         method = FulfilmentMethod(str(placed["method"]))
