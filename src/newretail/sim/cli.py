@@ -41,15 +41,19 @@ def simulate_command(
     with twin_engine(database) as engine:
         if err_console.is_terminal:
             with Progress(
-                TextColumn(f"[bold]{scenario.name}[/bold] simulated"),
+                TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 TaskProgressColumn(),
                 TimeElapsedColumn(),
                 console=err_console,
                 transient=True,
             ) as bar:
-                task = bar.add_task("twin", total=scenario.duration.total_seconds())
-                result = simulate(engine, scenario, lambda done, total: bar.update(task, completed=done))
+                task = bar.add_task(f"{scenario.name}: seeding the world", total=scenario.duration.total_seconds())
+
+                def advance(done: float, total: float) -> None:
+                    bar.update(task, completed=done, description=f"{scenario.name}: simulating")
+
+                result = simulate(engine, scenario, advance)
         else:
             result = simulate(engine, scenario)
     if events is not None:

@@ -40,7 +40,8 @@ class CourierAgents(Protocol):
         """A delivery order was placed at ``store_id``."""
 
     def order_packed(self, sim: Simulation, order_id: str, store_id: str) -> None:
-        """A delivery order's totes are packed and ready for a courier."""
+        """A delivery order's totes are packed and ready for a courier. Call ``sim.finish_order``
+        once it is delivered: periodic ticks run until every order is finished."""
 
 
 class DeskHandOver:
@@ -61,5 +62,6 @@ class DeskHandOver:
         def hand_over() -> None:
             ordering.advance(sim.runtime.uow(), tenant_id=sim.tenant_id, order_id=order_id, step="dispatch")
             sim.log.record(sim.now_s, events.ORDER_DISPATCHED, store=store_id, order=order_id)
+            sim.finish_order(order_id)
 
         sim.at(sim.now_s + self.dispatch_seconds, hand_over)

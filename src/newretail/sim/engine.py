@@ -135,7 +135,7 @@ class Simulation:
         self.stores: list[StoreAgent] = []
         self._store_by_id: dict[str, StoreAgent] = {}
         self.orders: dict[str, OrderState] = {}
-        self.open_orders = 0  # placed and not yet packed or cancelled
+        self.open_orders: set[str] = set()  # placed, not yet handed over, collected or cancelled
         self._products_cum_weights: list[float] = []
 
     # -- scheduling ---------------------------------------------------------------------------
@@ -144,7 +144,8 @@ class Simulation:
         heapq.heappush(self._queue, (max(seconds, self.now_s), next(self._sequence), action))
 
     def every(self, interval_s: float, action: Callable[[], None]) -> None:
-        """Run ``action`` every ``interval_s`` while demand lasts or orders are still open."""
+        """Run ``action`` every ``interval_s`` while demand lasts or orders are still open (a
+        courier agent calls :meth:`finish_order` once an order is delivered)."""
         if interval_s <= 0:
             raise ValueError("interval must be positive")
 
@@ -186,6 +187,8 @@ class Simulation:
             self._schedule_couriers(store)
             self._schedule_next_arrival(store, 0.0)
         self.couriers.attach(self)
+        if progress is not None:
+            progress(0.0, self.horizon_s)
 
         began = wallclock.perf_counter()
         limit = self.horizon_s + MAX_DRAIN.total_seconds()
@@ -212,7 +215,7 @@ class Simulation:
             seeding_seconds=seeding_seconds,
             actions=actions,
             courier_model=self.couriers.name,
-            unfinished_orders=self.open_orders,
+            unfinished_orders=len(self.open_orders),
             database=self.runtime.engine.dialect.name,
         )
 
@@ -416,7 +419,7 @@ class Simulation:
         pick_complete = self.seconds(datetime.fromisoformat(str(promise["pick_complete_estimate"])))
         ready = self.seconds(datetime.fromisoformat(str(promise["window_start"])))
         self.orders[order_id] = OrderState(order_id, customer.id, store, method, ready, f"{home}/{number}")
-        self.open_orders += 1
+        self.open_orders.add(order_id)
         self.log.record(
             self.now_s,
             events.ORDER_PLACED,
@@ -467,10 +470,10 @@ class Simulation:
 
     def _packed(self, order: OrderState, picker: Picker) -> None:
         packed = fulfilment.pack(self.runtime.uow(), tenant_id=self.tenant_id, order_id=order.id, picker_id=picker.id)
-        self.open_orders -= 1
         store_id = order.store.id
         if packed.status is OrderStatus.CANCELLED:
             self.log.record(self.now_s, events.ORDER_CANCELLED, store=store_id, order=order.id, reason="nothing picked")
+            self.finish_order(order.id)
             return
         outcome = packed.fulfilment_outcome
         self.log.record(
@@ -491,6 +494,11 @@ class Simulation:
     def _collected(self, order: OrderState) -> None:
         ordering.advance(self.runtime.uow(), tenant_id=self.tenant_id, order_id=order.id, step="collect")
         self.log.record(self.now_s, events.ORDER_COLLECTED, store=order.store.id, order=order.id)
+        self.finish_order(order.id)
+
+    def finish_order(self, order_id: str) -> None:
+        """The order has left the twin (collected, delivered or handed over, or cancelled)."""
+        self.open_orders.discard(order_id)
 
     def _answer(self, order: OrderState, line_id: str, approve: bool) -> None:
         fulfilment.answer_substitution(

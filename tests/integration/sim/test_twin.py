@@ -121,3 +121,47 @@ def test_the_twin_needs_a_simulated_clock(engine: Engine, tiny: dict[str, Any]) 
     runtime = Runtime(engine=engine, settings=Settings(database_url="sqlite:///unused.db"), clock=SystemClock())
     with pytest.raises(TypeError, match="SimulatedClock"):
         Simulation(runtime, parse_scenario(tiny))
+
+
+class RecordingCouriers:
+    """A courier plug-in that hands orders over like the desk and records what the engine told it."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.ticks: list[float] = []
+        self.placed: list[str] = []
+        self.packed: list[str] = []
+
+    def attach(self, sim: Simulation) -> None:
+        sim.every(60, lambda: self.ticks.append(sim.now_s))
+
+    def order_placed(self, sim: Simulation, order_id: str, store_id: str) -> None:
+        self.placed.append(order_id)
+
+    def order_packed(self, sim: Simulation, order_id: str, store_id: str) -> None:
+        self.packed.append(order_id)
+        # Hold on to the order for ten minutes, then hand it over: the ticks must keep coming.
+        sim.at(sim.now_s + 600, lambda: sim.finish_order(order_id))
+
+
+def test_courier_plug_ins_get_a_tick_every_minute_and_every_delivery_order(
+    tmp_path: Path, tiny: dict[str, Any]
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}", poolclass=QueuePool)
+    load_all_tables().create_all(engine)
+    scenario = parse_scenario(tiny)
+    couriers = RecordingCouriers()
+    runtime = Runtime(
+        engine=engine, settings=Settings(database_url="sqlite:///unused.db"), clock=SimulatedClock(scenario.start)
+    )
+    result = Simulation(runtime, scenario, couriers=couriers).run()
+    engine.dispose()
+
+    deliveries = [e.order for e in result.log if e.kind == events.ORDER_PLACED and e.data["method"] == "delivery"]
+    assert couriers.placed == deliveries
+    assert sorted(couriers.packed) == sorted(deliveries)
+    assert couriers.ticks == [60.0 * n for n in range(1, len(couriers.ticks) + 1)]
+    last_packed = max(e.at for e in result.log if e.kind == events.ORDER_PACKED)
+    assert couriers.ticks[-1] >= last_packed + 600 - 60  # ticking went on until the last hand-over
+    assert result.unfinished_orders == 0 and result.courier_model == "recording"
