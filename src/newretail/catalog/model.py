@@ -202,7 +202,7 @@ def rank_substitutes(
     original_price: Money,
     candidates: Iterable[PricedProduct],
     limit: int,
-    price_band_percent: int = 50,
+    price_band_percent: int = 100,
 ) -> list[PricedProduct]:
     """Products a picker may offer instead of ``original``, best first.
 

@@ -62,7 +62,10 @@ def _sqlite_engine(url: str, *, echo: bool, **kwargs: Any) -> Engine:
     if in_memory:
         raise ValueError("use a file-backed SQLite database: threads need to share it")
     connect_args = {"timeout": 60, "check_same_thread": False}
-    engine = create_engine(url, echo=echo, connect_args=connect_args, poolclass=NullPool, **kwargs)
+    # A fresh connection per unit of work by default; a single-threaded caller that opens thousands
+    # of short transactions (the digital twin) may pass a pooling class instead.
+    kwargs.setdefault("poolclass", NullPool)
+    engine = create_engine(url, echo=echo, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -56,6 +56,7 @@ class StoreOperations:
             dispatch_seconds=self.dispatch_seconds,
             collection_buffer_seconds=self.collection_buffer_seconds,
             max_slots_offered=self.max_slots_offered,
+            batching=self.batching,
         )
 
     @property

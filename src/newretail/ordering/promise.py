@@ -5,13 +5,17 @@ and the current time from the injected clock, and these functions turn it into a
 
 Queueing approximation used by :func:`quote_promise` (deterministic, no randomness):
 
-* **Picking** — parallel pickers, one FIFO queue. Each picker on shift is described by the instant
-  they are next free (an in-progress order is folded into that instant; a shift starting later is
-  simply a later instant). Queued orders are taken oldest first (``queued_at``, then id) by
-  whichever picker frees up first ("list scheduling"); the new order joins the tail, so it starts
-  when the k-th picker frees up after everyone ahead has started. Pick time of one order is
-  ``seconds_per_order + seconds_per_item * items``. Batch picking would be faster; ignoring it
-  keeps the estimate on the safe side.
+* **Picking** — parallel pickers, one FIFO queue, batch picking. Each picker on shift is described
+  by the instant they are next free (an in-progress batch is folded into that instant; a shift
+  starting later is simply a later instant). The queue, with the new order at its tail, is cut into
+  batches exactly as the pickers will take them (:func:`newretail.fulfilment.batching.plan_batches`:
+  oldest first, within the store's order and item limits); whichever picker frees up first takes
+  the next batch ("list scheduling"). A batch takes the sum of its orders' pick times,
+  ``seconds_per_order + seconds_per_item * items`` each (one walk, a tote per order), and every
+  order in it is complete when the walk ends. The new order's batch is the last one; if it still
+  has room and its picker is not free yet, orders arriving meanwhile join it and lengthen the walk:
+  their number is the median of a Poisson count at the store's recent order rate, their size that
+  of the orders waiting. With ``max_orders=1`` (the default) this is plain one-order-at-a-time FIFO.
 * **Dispatch** — an order is ready for a courier ``dispatch_seconds`` after its pick completes.
   Couriers are taken first come first served in ready order. A queued delivery order whose
   distance is known holds a courier for a round trip (``2 * ride``); our order then leaves when
@@ -36,8 +40,10 @@ from enum import StrEnum
 
 from newretail.core.errors import Conflict, ValidationFailed
 from newretail.core.geo import Point, haversine_km
+from newretail.fulfilment.batching import BatchingPolicy, ReadyOrder, plan_batches
 
 EXPRESS_LIMIT = timedelta(minutes=30)
+ONE_ORDER_PER_WALK = BatchingPolicy(max_orders=1)
 
 
 class OutsideDeliveryZone(ValidationFailed):
@@ -188,6 +194,7 @@ class PromiseConfig:
     dispatch_seconds: int = 60  # pick complete -> courier can leave (bagging, conveyor)
     collection_buffer_seconds: int = 300  # pick complete -> bags at the collection point
     max_slots_offered: int = 4
+    batching: BatchingPolicy = ONE_ORDER_PER_WALK  # how the store's pickers batch orders
 
     def __post_init__(self) -> None:
         if self.express_limit <= timedelta(0):
@@ -254,7 +261,8 @@ class StoreLoad:
 
     ``picker_free_at``: one instant per picker on (or starting) shift — when they are next free;
     an instant at or before ``now`` means idle. ``courier_free_at``: likewise per courier (idle
-    now, or the earliest return from the current ride).
+    now, or the earliest return from the current ride). ``orders_per_hour``: the store's recent
+    order rate (``None``: unknown, estimate it from the queue).
     """
 
     now: datetime
@@ -262,9 +270,12 @@ class StoreLoad:
     picker_free_at: Sequence[datetime] = ()
     courier_free_at: Sequence[datetime] = ()
     slots: Sequence[DeliverySlot] = ()
+    orders_per_hour: float | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self.now, "now")
+        if self.orders_per_hour is not None and self.orders_per_hour < 0:
+            raise ValidationFailed("the order rate cannot be negative", field="orders_per_hour")
         for instant in (*self.picker_free_at, *self.courier_free_at):
             _require_aware(instant, "free_at")
 
@@ -360,18 +371,7 @@ def quote_promise(
         raise NoPickersOnShift("no picker is on shift at this store")
     now = load.now
     queue = sorted(load.queued_orders, key=lambda q: (q.queued_at, q.order_id))
-
-    pickers = [max(free_at, now) for free_at in load.picker_free_at]
-    heapq.heapify(pickers)
-    ahead_ready: list[tuple[datetime, int, int]] = []  # (ready for courier, queue position, distance)
-    for position, queued in enumerate(queue):
-        start = heapq.heappop(pickers)
-        done = start + timedelta(seconds=config.pick.pick_seconds(queued.item_count))
-        heapq.heappush(pickers, done)
-        if queued.distance_m is not None:
-            ahead_ready.append((done + timedelta(seconds=config.dispatch_seconds), position, queued.distance_m))
-    pick_starts_at = heapq.heappop(pickers)
-    pick_complete_at = pick_starts_at + timedelta(seconds=config.pick.pick_seconds(item_count))
+    pick_starts_at, pick_complete_at, ahead_ready = _pick_schedule(load, queue, item_count, config)
     collection_ready_at = pick_complete_at + timedelta(seconds=config.collection_buffer_seconds)
 
     delivery_eta: datetime | None = None
@@ -411,6 +411,73 @@ def quote_promise(
         express=express,
         slots=slots,
     )
+
+
+_NEW_ORDER = "\uffff new order"  # sorts after every real id, so the new order joins the tail
+
+
+def _pick_schedule(
+    load: StoreLoad, queue: Sequence[QueuedOrder], item_count: int, config: PromiseConfig
+) -> tuple[datetime, datetime, list[tuple[datetime, int, int]]]:
+    """When the new order's batch starts and ends, and when each queued delivery order ahead is
+    ready for a courier: (ready, queue position, distance). See the module docstring."""
+    now = load.now
+    pick = config.pick
+    policy = config.batching
+    ready = [ReadyOrder(q.order_id, q.item_count, q.queued_at) for q in queue]
+    ready.append(ReadyOrder(_NEW_ORDER, item_count, now))
+    position = {q.order_id: i for i, q in enumerate(queue)}
+    by_id = {q.order_id: q for q in queue}
+    pickers = [max(free_at, now) for free_at in load.picker_free_at]
+    heapq.heapify(pickers)
+    ahead_ready: list[tuple[datetime, int, int]] = []
+    for batch in plan_batches(ready, policy):
+        start = heapq.heappop(pickers)
+        seconds = sum(pick.pick_seconds(by_id[oid].item_count) for oid in batch.order_ids if oid != _NEW_ORDER)
+        if _NEW_ORDER in batch.order_ids:
+            seconds += pick.pick_seconds(item_count)
+            seconds += _joiners_seconds(load, queue, start, len(batch.order_ids), batch.item_count, config)
+            return start, start + timedelta(seconds=seconds), ahead_ready
+        done = start + timedelta(seconds=seconds)
+        heapq.heappush(pickers, done)
+        for oid in batch.order_ids:
+            distance = by_id[oid].distance_m
+            if distance is not None:
+                ahead_ready.append((done + timedelta(seconds=config.dispatch_seconds), position[oid], distance))
+    raise AssertionError("the new order is always in a batch")  # pragma: no cover
+
+
+def _joiners_seconds(
+    load: StoreLoad,
+    queue: Sequence[QueuedOrder],
+    start: datetime,
+    batch_orders: int,
+    batch_items: int,
+    config: PromiseConfig,
+) -> int:
+    """Pick seconds of the orders expected to arrive before ``start`` and join the new order's batch.
+
+    Arrivals are Poisson at the store's recent rate (or, unknown, the queue's: it holds every order
+    placed since the oldest one still waiting); the count taken is the Poisson median, which
+    minimises the absolute error. Newcomers are as big as the orders waiting (or the new one).
+    """
+    now = load.now
+    if start <= now:
+        return 0
+    if load.orders_per_hour is not None:
+        per_second = load.orders_per_hour / 3600
+    else:
+        age = (now - queue[0].queued_at).total_seconds() if len(queue) >= 2 else 0.0
+        per_second = len(queue) / age if age > 0 else 0.0
+    expected = per_second * (start - now).total_seconds()
+    joiners = math.floor(expected + 1 / 3)  # the median of a Poisson count, to within one
+    sizes = [q.item_count for q in queue] or [batch_items]
+    typical_items = round(sum(sizes) / len(sizes))
+    policy = config.batching
+    room = policy.max_orders - batch_orders
+    if typical_items > 0:
+        room = min(room, (policy.max_items - batch_items) // typical_items)
+    return max(0, min(joiners, room)) * config.pick.pick_seconds(typical_items)
 
 
 def couriers_after_committed_rides(

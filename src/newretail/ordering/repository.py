@@ -283,5 +283,14 @@ class OrderingRepository:
             )
         )
 
+    def count_orders_placed_since(self, tenant_id: str, store_id: str, since: datetime) -> int:
+        return int(
+            self.conn.execute(
+                select(func.count()).where(
+                    orders.c.tenant_id == tenant_id, orders.c.store_id == store_id, orders.c.created_at >= since
+                )
+            ).scalar_one()
+        )
+
     def count_orders(self, tenant_id: str) -> int:
         return int(self.conn.execute(select(func.count()).where(orders.c.tenant_id == tenant_id)).scalar_one())

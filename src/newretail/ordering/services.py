@@ -46,6 +46,7 @@ from newretail.tenancy.model import Store
 from newretail.tenancy.repository import TenancyRepository
 
 MAX_LINE_UNITS = 99
+ORDER_RATE_WINDOW = timedelta(minutes=30)  # the promise's view of how busy the store is lately
 MAX_LINE_GRAMS = 20_000
 
 
@@ -343,12 +344,14 @@ def _store_load(uow: UnitOfWork, tenant_id: str, store_id: str, ops: StoreOperat
     first = _next_boundary(now, length)
     starts = [first + i * length for i in range(ops.slots_ahead)]
     slots = slot_grid(first, ops.slots_ahead, ops.slot_capacity, repo.slot_bookings(store_id, starts), length)
+    recent = repo.count_orders_placed_since(tenant_id, store_id, now - ORDER_RATE_WINDOW)
     return StoreLoad(
         now=now,
         queued_orders=queued,
         picker_free_at=FulfilmentRepository(uow.conn).picker_free_times(tenant_id, store_id, now),
         courier_free_at=couriers,
         slots=slots,
+        orders_per_hour=recent * (timedelta(hours=1) / ORDER_RATE_WINDOW),
     )
 
 

@@ -142,6 +142,7 @@ def test_substitutes_share_category_and_sold_by_and_rank_by_likeness_then_price(
         "Skimmed Milk 2 pints": 105,
         "Whole Milk 4 pints": 155,
         "Oat Drink 1L": 175,
+        "Luxury Milk Hamper": 900,  # more than twice the price: never offered
     }
     made = {name: make_product(world.tenant_id, name) for name in offers}
     loose = make_product(world.tenant_id, "Loose Cheese", sold_by="weight", unit_weight_g=200)
@@ -162,7 +163,7 @@ def test_substitutes_share_category_and_sold_by_and_rank_by_likeness_then_price(
     assert [c.price.amount for c in ranked] == [150, 155, 112]
     everything = services.substitute_candidates(runtime.uow(), world.tenant_id, store, wanted.id, limit=50)
     assert all(c.product.category == "Dairy & Eggs" and c.product.sold_by == SoldBy.EACH for c in everything)
-    assert len(everything) == 4  # the oat drink costs more than half as much again: outside the band
+    assert len(everything) == 5  # all within twice the price
 
     unpriced = make_product(world.tenant_id, "Goat Milk")
     with pytest.raises(NotSoldInStore) as caught:

@@ -153,6 +153,7 @@ def test_substitutes_rank_by_price_closeness_with_the_cheaper_first_on_ties_with
     pool = [
         original,
         _priced("far", 400),
+        _priced("too-far", 401),
         _priced("above", 210),
         _priced("below", 190),
         _priced("exact", 200),
@@ -160,9 +161,9 @@ def test_substitutes_rank_by_price_closeness_with_the_cheaper_first_on_ties_with
         _priced("by-weight", 200, sold_by=SoldBy.WEIGHT),
     ]
     ranked = rank_substitutes(original.product, original.price, pool, limit=10)
-    assert [c.product.id for c in ranked] == ["exact", "below", "above"]  # "far" costs twice as much
-    wide = rank_substitutes(original.product, original.price, pool, limit=10, price_band_percent=100)
-    assert [c.product.id for c in wide] == ["exact", "below", "above", "far"]
+    assert [c.product.id for c in ranked] == ["exact", "below", "above", "far"]  # "too-far": over twice the price
+    narrow = rank_substitutes(original.product, original.price, pool, limit=10, price_band_percent=50)
+    assert [c.product.id for c in narrow] == ["exact", "below", "above"]
     assert [c.product.id for c in rank_substitutes(original.product, original.price, pool, limit=2)] == [
         "exact",
         "below",
@@ -181,7 +182,7 @@ def test_substitutes_never_mix_currencies_and_need_a_positive_limit() -> None:
 def test_substitute_ranking_is_sorted_by_distance_and_complete(prices: list[int], target: int, limit: int) -> None:
     original = _priced("orig", target)
     pool = [_priced(f"c{i}", p) for i, p in enumerate(prices)]
-    in_band = [c for c in pool if abs(c.price.amount - target) * 100 <= target * 50]
+    in_band = [c for c in pool if abs(c.price.amount - target) * 100 <= target * 100]
     ranked = rank_substitutes(original.product, original.price, pool, limit)
     distances = [abs(c.price.amount - target) for c in ranked]
     assert distances == sorted(distances)

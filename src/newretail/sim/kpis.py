@@ -1,0 +1,180 @@
+"""KPIs of a twin run, computed from its event log alone.
+
+The log is folded once into one :class:`OrderTimeline` per order (an order seen placed, started or
+packed twice is an inconsistent log and raises: nothing is ever counted twice). Each KPI group is a
+function of the timelines and the log; :data:`KPI_GROUPS` lists them in output order. Delivery
+KPIs (on time, click-to-door, courier utilisation, orders per courier-hour, lower bound) become one
+more group reading the courier events once courier agents exist.
+
+Percentiles are nearest-rank: the smallest value with at least p% of the values at or below it.
+Durations are in minutes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from newretail.sim import events
+from newretail.sim.events import EventLog
+
+
+class InconsistentLog(ValueError):
+    """The log says something impossible (an order packed twice, packed but never placed, ...)."""
+
+
+@dataclass
+class OrderTimeline:
+    order_id: str
+    store: str | None
+    method: str
+    option: str
+    items: int
+    placed_at: float
+    pick_complete_estimate: float
+    promised_by: float
+    pick_started_at: float | None = None
+    packed_at: float | None = None
+    cancelled_at: float | None = None
+    dispatched_at: float | None = None
+    collected_at: float | None = None
+
+    @property
+    def finished_picking(self) -> bool:
+        return self.packed_at is not None or self.cancelled_at is not None
+
+
+def _set_once(timeline: OrderTimeline, attribute: str, value: float) -> None:
+    if getattr(timeline, attribute) is not None:
+        raise InconsistentLog(f"order {timeline.order_id}: {attribute} recorded twice")
+    setattr(timeline, attribute, value)
+
+
+def timelines(log: EventLog) -> dict[str, OrderTimeline]:
+    found: dict[str, OrderTimeline] = {}
+
+    def of(order_id: str | None, kind: str) -> OrderTimeline:
+        if order_id is None or order_id not in found:
+            raise InconsistentLog(f"{kind} for order {order_id!r}, which was never placed")
+        return found[order_id]
+
+    for entry in log:
+        if entry.kind == events.ORDER_PLACED:
+            if entry.order is None or entry.order in found:
+                raise InconsistentLog(f"order {entry.order!r} placed twice")
+            data = entry.data
+            found[entry.order] = OrderTimeline(
+                entry.order,
+                entry.store,
+                str(data["method"]),
+                str(data["option"]),
+                int(data["items"]),
+                entry.at,
+                float(data["pick_complete_estimate"]),
+                float(data["promised_by"]),
+            )
+        elif entry.kind == events.BATCH_STARTED:
+            for order_id in entry.data["orders"]:
+                _set_once(of(order_id, entry.kind), "pick_started_at", entry.at)
+        elif entry.kind == events.ORDER_PACKED:
+            _set_once(of(entry.order, entry.kind), "packed_at", entry.at)
+        elif entry.kind == events.ORDER_CANCELLED:
+            _set_once(of(entry.order, entry.kind), "cancelled_at", entry.at)
+        elif entry.kind == events.ORDER_DISPATCHED:
+            _set_once(of(entry.order, entry.kind), "dispatched_at", entry.at)
+        elif entry.kind == events.ORDER_COLLECTED:
+            _set_once(of(entry.order, entry.kind), "collected_at", entry.at)
+    return found
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """Nearest-rank percentile; ``None`` for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _minutes(value: float | None) -> float | None:
+    return None if value is None else round(value / 60, 3)
+
+
+def _mean(values: Iterable[float]) -> float | None:
+    values = list(values)
+    return sum(values) / len(values) if values else None
+
+
+def _rate(hits: int, total: int) -> float | None:
+    return round(hits / total, 4) if total else None
+
+
+# -- groups ---------------------------------------------------------------------------------------
+def demand_kpis(orders: dict[str, OrderTimeline], log: EventLog) -> dict[str, Any]:
+    quotes = [e for e in log if e.kind == events.QUOTED and e.data.get("method") == "delivery"]
+    lost = Counter(str(e.data.get("reason")) for e in log if e.kind == events.ORDER_LOST)
+    options = Counter(t.option for t in orders.values())
+    return {
+        "orders": len(orders),
+        "orders_express": options.get("express", 0),
+        "orders_slot": options.get("slot", 0),
+        "orders_collection": options.get("collection", 0),
+        "customers_lost": sum(lost.values()),
+        "lost_reasons": dict(sorted(lost.items())),
+        "delivery_quotes": len(quotes),
+        "express_offered_rate": _rate(sum(1 for q in quotes if q.data.get("express_offered")), len(quotes)),
+    }
+
+
+def promise_kpis(orders: dict[str, OrderTimeline], log: EventLog) -> dict[str, Any]:
+    """Promised versus actual pick-complete time, over orders packed in the run."""
+    errors = [t.packed_at - t.pick_complete_estimate for t in orders.values() if t.packed_at is not None]
+    absolute = [abs(e) for e in errors]
+    return {
+        "promise_mae_minutes": _minutes(_mean(absolute)),
+        "promise_bias_minutes": _minutes(_mean(errors)),  # positive: picked later than promised
+        "promise_abs_error_p90_minutes": _minutes(percentile(absolute, 90)),
+        "promise_late_over_5_min_rate": _rate(sum(1 for e in errors if e > 300), len(errors)),
+    }
+
+
+def picking_kpis(orders: dict[str, OrderTimeline], log: EventLog) -> dict[str, Any]:
+    pick_times = [
+        t.packed_at - t.pick_started_at
+        for t in orders.values()
+        if t.packed_at is not None and t.pick_started_at is not None
+    ]
+    waits = [t.pick_started_at - t.placed_at for t in orders.values() if t.pick_started_at is not None]
+    shorts = [e for e in log if e.kind == events.LINE_SHORT]
+    answers = [e for e in log if e.kind == events.SUBSTITUTION_ANSWERED]
+    batches = [e for e in log if e.kind == events.BATCH_STARTED]
+    return {
+        "orders_packed": sum(1 for t in orders.values() if t.packed_at is not None),
+        "orders_cancelled_by_store": sum(1 for t in orders.values() if t.cancelled_at is not None),
+        "orders_unfinished": sum(1 for t in orders.values() if not t.finished_picking),
+        "pick_time_p50_minutes": _minutes(percentile(pick_times, 50)),
+        "pick_time_p95_minutes": _minutes(percentile(pick_times, 95)),
+        "queue_wait_mean_minutes": _minutes(_mean(waits)),
+        "queue_wait_p50_minutes": _minutes(percentile(waits, 50)),
+        "queue_wait_p95_minutes": _minutes(percentile(waits, 95)),
+        "batches": len(batches),
+        "orders_per_batch": round(sum(len(b.data["orders"]) for b in batches) / len(batches), 3) if batches else None,
+        "lines_short": len(shorts),
+        "substitutes_proposed": sum(1 for e in shorts if e.data.get("substitute")),
+        "substitutes_approved": sum(1 for e in answers if e.data.get("approved")),
+    }
+
+
+KpiGroup = Callable[[dict[str, OrderTimeline], EventLog], dict[str, Any]]
+KPI_GROUPS: tuple[KpiGroup, ...] = (demand_kpis, promise_kpis, picking_kpis)
+
+
+def compute_kpis(log: EventLog) -> dict[str, Any]:
+    orders = timelines(log)
+    result: dict[str, Any] = {}
+    for group in KPI_GROUPS:
+        result.update(group(orders, log))
+    return result

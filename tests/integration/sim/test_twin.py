@@ -1,0 +1,167 @@
+"""The digital twin drives the real services: the database agrees with the event log, the KPIs
+recomputed here from the log agree with kpis.py, and a seed reproduces a run."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.pool import QueuePool
+
+from newretail.core.clock import SimulatedClock, SystemClock
+from newretail.core.db import make_engine
+from newretail.core.runtime import Runtime
+from newretail.core.settings import Settings
+from newretail.fulfilment.tables import pickings
+from newretail.ordering.tables import orders
+from newretail.schema import load_all_tables
+from newretail.sim import events
+from newretail.sim.engine import SimResult, Simulation
+from newretail.sim.kpis import compute_kpis
+from newretail.sim.scenario import Scenario, parse_scenario
+
+
+def run(engine: Engine, scenario: Scenario) -> SimResult:
+    runtime = Runtime(
+        engine=engine, settings=Settings(database_url="sqlite:///unused.db"), clock=SimulatedClock(scenario.start)
+    )
+    return Simulation(runtime, scenario).run()
+
+
+def nearest_rank(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[math.ceil(p / 100 * len(ordered)) - 1]
+
+
+def recompute(log: events.EventLog) -> dict[str, Any]:
+    """The KPIs again, written independently of kpis.py, straight from the entries."""
+    placed = {e.order: e for e in log if e.kind == events.ORDER_PLACED}
+    started = {o: e.at for e in log if e.kind == events.BATCH_STARTED for o in e.data["orders"]}
+    packed = {e.order: e.at for e in log if e.kind == events.ORDER_PACKED}
+    quotes = [e for e in log if e.kind == events.QUOTED and e.data["method"] == "delivery"]
+    errors = [packed[o] - placed[o].data["pick_complete_estimate"] for o in packed]
+    pick_times = [packed[o] - started[o] for o in packed]
+    waits = [started[o] - placed[o].at for o in started]
+    return {
+        "orders": len(placed),
+        "express_offered_rate": round(sum(q.data["express_offered"] for q in quotes) / len(quotes), 4),
+        "promise_mae_minutes": round(sum(abs(e) for e in errors) / len(errors) / 60, 3),
+        "pick_time_p50_minutes": round(nearest_rank(pick_times, 50) / 60, 3),
+        "pick_time_p95_minutes": round(nearest_rank(pick_times, 95) / 60, 3),
+        "queue_wait_p95_minutes": round(nearest_rank(waits, 95) / 60, 3),
+        "queue_wait_mean_minutes": round(sum(waits) / len(waits) / 60, 3),
+    }
+
+
+def test_twin_runs_on_the_real_services_and_the_database_agrees_with_the_log(
+    twin_engine: Engine, tiny: dict[str, Any]
+) -> None:
+    engine = twin_engine
+    result = run(engine, parse_scenario(tiny))
+    log = result.log
+    kpis = compute_kpis(log)
+
+    assert kpis["orders"] >= 12, "six minutes at 120 an hour in two stores"
+    assert kpis["orders_collection"] > 0 and kpis["orders_express"] > 0
+    assert kpis["orders_unfinished"] == 0 and result.unfinished_orders == 0
+    assert kpis["lines_short"] > 0 and kpis["substitutes_proposed"] > 0
+    assert 0 < kpis["pick_time_p50_minutes"] <= kpis["pick_time_p95_minutes"]
+    assert kpis["promise_mae_minutes"] is not None
+
+    mine = recompute(log)
+    assert {k: kpis[k] for k in mine} == mine
+
+    # The database, read directly, tells the same story as the log.
+    placed = {e.order: e for e in log if e.kind == events.ORDER_PLACED}
+    packed = {e.order: e.at for e in log if e.kind == events.ORDER_PACKED}
+    with engine.connect() as conn:
+        rows = conn.execute(select(orders).where(orders.c.tenant_id == result.world.tenant_id)).all()
+        picked = conn.execute(select(pickings).where(pickings.c.tenant_id == result.world.tenant_id)).all()
+    assert {r.id for r in rows} == set(placed)
+    statuses = Counter((r.method, r.status) for r in rows)
+    assert set(statuses) <= {
+        ("delivery", "out_for_delivery"),
+        ("collection", "collected"),
+        ("delivery", "cancelled"),
+        ("collection", "cancelled"),
+    }
+    start = result.scenario.start
+    for row in rows:
+        estimate = (row.estimated_pick_complete - start).total_seconds()
+        assert estimate == pytest.approx(placed[row.id].data["pick_complete_estimate"], abs=1e-3)
+    assert {p.order_id for p in picked if p.status == "packed"} == set(packed)
+    for p in picked:
+        if p.status == "packed":
+            assert (p.finished_at - start).total_seconds() == pytest.approx(packed[p.order_id], abs=1e-3)
+    # Every order placed while a picker was idle started at once.
+    assert any(e.kind == events.BATCH_STARTED and e.at == placed[e.data["orders"][0]].at for e in log)
+
+
+def test_a_seed_reproduces_the_run_and_another_seed_does_not(tmp_path: Path, tiny: dict[str, Any]) -> None:
+    scenario = parse_scenario(tiny)
+
+    def kpis_on_a_fresh_database(name: str, scenario: Scenario) -> dict[str, Any]:
+        engine = make_engine(f"sqlite:///{tmp_path / name}", poolclass=QueuePool)
+        load_all_tables().create_all(engine)
+        try:
+            return compute_kpis(run(engine, scenario).log)
+        finally:
+            engine.dispose()
+
+    first = kpis_on_a_fresh_database("a.db", scenario)
+    assert kpis_on_a_fresh_database("b.db", scenario) == first
+    assert kpis_on_a_fresh_database("c.db", scenario.with_overrides(seed=4)) != first
+
+
+def test_the_twin_needs_a_simulated_clock(engine: Engine, tiny: dict[str, Any]) -> None:
+    runtime = Runtime(engine=engine, settings=Settings(database_url="sqlite:///unused.db"), clock=SystemClock())
+    with pytest.raises(TypeError, match="SimulatedClock"):
+        Simulation(runtime, parse_scenario(tiny))
+
+
+class RecordingCouriers:
+    """A courier plug-in that hands orders over like the desk and records what the engine told it."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.ticks: list[float] = []
+        self.placed: list[str] = []
+        self.packed: list[str] = []
+
+    def attach(self, sim: Simulation) -> None:
+        sim.every(60, lambda: self.ticks.append(sim.now_s))
+
+    def order_placed(self, sim: Simulation, order_id: str, store_id: str) -> None:
+        self.placed.append(order_id)
+
+    def order_packed(self, sim: Simulation, order_id: str, store_id: str) -> None:
+        self.packed.append(order_id)
+        # Hold on to the order for ten minutes, then hand it over: the ticks must keep coming.
+        sim.at(sim.now_s + 600, lambda: sim.finish_order(order_id))
+
+
+def test_courier_plug_ins_get_a_tick_every_minute_and_every_delivery_order(
+    tmp_path: Path, tiny: dict[str, Any]
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}", poolclass=QueuePool)
+    load_all_tables().create_all(engine)
+    scenario = parse_scenario(tiny)
+    couriers = RecordingCouriers()
+    runtime = Runtime(
+        engine=engine, settings=Settings(database_url="sqlite:///unused.db"), clock=SimulatedClock(scenario.start)
+    )
+    result = Simulation(runtime, scenario, couriers=couriers).run()
+    engine.dispose()
+
+    deliveries = [e.order for e in result.log if e.kind == events.ORDER_PLACED and e.data["method"] == "delivery"]
+    assert couriers.placed == deliveries
+    assert sorted(couriers.packed) == sorted(deliveries)
+    assert couriers.ticks == [60.0 * n for n in range(1, len(couriers.ticks) + 1)]
+    last_packed = max(e.at for e in result.log if e.kind == events.ORDER_PACKED)
+    assert couriers.ticks[-1] >= last_packed + 600 - 60  # ticking went on until the last hand-over
+    assert result.unfinished_orders == 0 and result.courier_model == "recording"
