@@ -27,7 +27,7 @@ from newretail.fulfilment.substitution import SubstitutionPreference
 from newretail.inventory import services as inventory
 from newretail.ordering.config import StoreOperations
 from newretail.ordering.events import OrderCancelled, OrderPlaced, OrderReturned, OrderStatusChanged
-from newretail.ordering.model import FulfilmentMethod, Order, OrderLine, OrderStatus, PaymentMode
+from newretail.ordering.model import FulfilmentMethod, Order, OrderLine, OrderStatus, PaymentMode, line_price
 from newretail.ordering.promise import (
     DeliveryPromise,
     OfferNotAvailable,
@@ -135,15 +135,11 @@ def view_cart(uow: UnitOfWork, *, tenant_id: str, customer_id: str, store_id: st
     for product_id, quantity in basket.items():
         product = products[product_id]
         price = prices.get(product_id)
-        total = _line_total(product.sold_by, price, quantity) if price else None
+        total = line_price(product.sold_by, price, quantity) if price else None
         lines.append(CartLineView(product_id, product.name, product.sold_by, quantity, price, total))
     known = [line.line_total for line in lines if line.line_total is not None]
     cart_total = sum(known[1:], known[0]) if known and len(known) == len(lines) else None
     return CartView(store_id, lines, cart_total)
-
-
-def _line_total(sold_by: SoldBy, price: Money, quantity: int) -> Money:
-    return price.per_kilogram(quantity) if sold_by is SoldBy.WEIGHT else price.times(quantity)
 
 
 # -- quote and checkout ---------------------------------------------------------------------------
