@@ -31,6 +31,7 @@ def _log_in(chromium: Any, server: DemoServer, email: str) -> Any:
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", server.password)
     page.click("#login-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/(shop|ops|pick)$"))
     return page
 
 
@@ -92,7 +93,10 @@ def test_picker_walks_the_batch_in_aisle_order_and_packs(
     assert pick.url.endswith("/pick")
     if pick.locator("#start-shift").count():
         pick.click("#start-shift")
+        pick.wait_for_selector("#take-batch")
     pick.click("#take-batch")
+    # The click submits a form: wait for the batch page, not the page the click left.
+    pick.wait_for_selector(".task .aisle")
     aisles = [int(a.split()[-1]) for a in pick.locator(".task .aisle").all_inner_texts()]
     assert aisles == sorted(aisles) and aisles
     pick.screenshot(path=str(screenshots / "pick.png"), full_page=True)
