@@ -98,10 +98,11 @@ def maintain(database: DatabaseOption = None) -> None:
 
 def _register_context_commands() -> None:
     from newretail.catalog.cli import app as catalog_app
-    from newretail.sim.cli import simulate_command
+    from newretail.sim.cli import plan_command, simulate_command
 
     app.add_typer(catalog_app, name="catalog")
     app.command("simulate")(simulate_command)
+    app.command("plan")(plan_command)
 
 
 _register_context_commands()

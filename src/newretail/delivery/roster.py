@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select
 
-from newretail.core.errors import NotFound, ValidationFailed
+from newretail.core.errors import ValidationFailed
 from newretail.core.ids import new_id
 from newretail.delivery.tables import couriers
 
@@ -69,18 +69,6 @@ def add_courier(
         )
     )
     return courier_id
-
-
-def set_on_shift(conn: Connection, tenant_id: str, courier_id: str, on_shift: bool, now: datetime) -> None:
-    result = conn.execute(
-        update(couriers)
-        .where(couriers.c.tenant_id == tenant_id, couriers.c.id == courier_id)
-        .values(
-            on_shift=on_shift, state="idle" if on_shift else "off", free_at=now if on_shift else None, updated_at=now
-        )
-    )
-    if result.rowcount != 1:
-        raise NotFound("courier not found", courier_id=courier_id)
 
 
 def store_couriers(conn: Connection, tenant_id: str, store_id: str) -> list[CourierView]:

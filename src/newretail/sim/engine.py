@@ -14,7 +14,8 @@ time. Agents:
   and then finds the shelf empty: ``suggest_substitutes`` / ``propose_substitute`` and a simulated
   customer answers (or lets the time run out), else ``report_short``. Then every tote is packed;
   a picker waits at the pack station for substitution answers still due;
-* **couriers** plug in through :mod:`newretail.sim.couriers` (the roster's shifts are driven here);
+* **couriers** plug in through :mod:`newretail.sim.couriers`: shifts, the real dispatcher's rounds,
+  trips, doors and returns;
 * collection customers come for their bags after the promised ready time.
 
 Every step is written to an :class:`~newretail.sim.events.EventLog`; the KPIs come from that log.
@@ -39,7 +40,6 @@ from newretail.catalog.model import SoldBy
 from newretail.core.clock import SimulatedClock
 from newretail.core.errors import DomainError
 from newretail.core.runtime import Runtime
-from newretail.delivery import roster
 from newretail.fulfilment import services as fulfilment
 from newretail.fulfilment.model import ZONE_WALK_RANK, PickTask
 from newretail.fulfilment.services import BatchView
@@ -47,7 +47,7 @@ from newretail.ordering import services as ordering
 from newretail.ordering.model import FulfilmentMethod, OrderStatus
 from newretail.ordering.services import DeliveryOption
 from newretail.sim import events
-from newretail.sim.couriers import CourierAgents, DeskHandOver
+from newretail.sim.couriers import CourierAgents, DispatchingCouriers
 from newretail.sim.scenario import Scenario, ShiftSpec
 from newretail.sim.world import SimCustomer, SimStore, World, seed_world, store_operations
 
@@ -127,7 +127,7 @@ class Simulation:
         self.horizon_s = scenario.duration.total_seconds()
         self.log = events.EventLog(self.start)
         self.ops = store_operations(scenario)
-        self.couriers: CourierAgents = couriers or DeskHandOver(self.ops.dispatch_seconds)
+        self.couriers: CourierAgents = couriers or DispatchingCouriers()
         self.now_s = 0.0
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._sequence = itertools.count()
@@ -184,7 +184,6 @@ class Simulation:
         self._store_by_id = {s.id: s for s in self.stores}
         for store in self.stores:
             self._schedule_pickers(store)
-            self._schedule_couriers(store)
             self._schedule_next_arrival(store, 0.0)
         self.couriers.attach(self)
         if progress is not None:
@@ -220,7 +219,7 @@ class Simulation:
         )
 
     # -- staff shifts -------------------------------------------------------------------------
-    def _shift_windows(self, shift: ShiftSpec) -> list[tuple[float, float]]:
+    def shift_windows(self, shift: ShiftSpec) -> list[tuple[float, float]]:
         """Each day's [start, end) of the shift, clipped to the demand window, in simulated seconds."""
         tz = self.start.tzinfo
         first: date = (self.start - timedelta(days=1)).date()
@@ -243,7 +242,7 @@ class Simulation:
             for n in range(shift.count):
                 picker = Picker(f"sim-picker-{store.index}-{spec_index}-{n}", store)
                 store.pickers[picker.id] = picker
-                for begins, ends in self._shift_windows(shift):
+                for begins, ends in self.shift_windows(shift):
                     self.at(begins, partial(self._picker_starts, picker))
                     if ends < self.horizon_s:
                         self.at(ends, partial(self._picker_shift_ends, picker))
@@ -278,23 +277,6 @@ class Simulation:
             store.idle.remove(picker)
         self.log.record(self.now_s, events.SHIFT_ENDED, store=store.id, role="picker", person=picker.id)
         return True
-
-    def _schedule_couriers(self, store: StoreAgent) -> None:
-        for spec_index, shift in enumerate(self.scenario.staff.couriers):
-            ids = store.store.courier_ids[spec_index]
-            for begins, ends in self._shift_windows(shift):
-                self.at(begins, partial(self._couriers_on_shift, store, ids, True))
-                if ends < self.horizon_s:
-                    self.at(ends, partial(self._couriers_on_shift, store, ids, False))
-
-    def _couriers_on_shift(self, store: StoreAgent, courier_ids: list[str], on_shift: bool) -> None:
-        now = self.clock.now()
-        with self.runtime.engine.begin() as conn:
-            for courier_id in courier_ids:
-                roster.set_on_shift(conn, self.tenant_id, courier_id, on_shift, now)
-        kind = events.SHIFT_STARTED if on_shift else events.SHIFT_ENDED
-        for courier_id in courier_ids:
-            self.log.record(self.now_s, kind, store=store.id, role="courier", person=courier_id)
 
     # -- customers ----------------------------------------------------------------------------
     def _schedule_next_arrival(self, store: StoreAgent, after_s: float) -> None:

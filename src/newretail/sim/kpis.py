@@ -2,9 +2,16 @@
 
 The log is folded once into one :class:`OrderTimeline` per order (an order seen placed, started or
 packed twice is an inconsistent log and raises: nothing is ever counted twice). Each KPI group is a
-function of the timelines and the log; :data:`KPI_GROUPS` lists them in output order. Delivery
-KPIs (on time, click-to-door, courier utilisation, orders per courier-hour, lower bound) become one
-more group reading the courier events once courier agents exist.
+function of the timelines and the log; :data:`KPI_GROUPS` lists them in output order.
+
+Delivery KPIs: an order is **on time** when the bag reaches the door by the promise's end (express:
+within the express limit of the click; slot: by the slot's end); the rate is over every delivery
+order that was not cancelled, so an order still out or brought back counts as late. The **lower
+bound** of an order is its own pick time (batch start to packed) plus the direct ride from the store
+to its door at its courier's speed; ``mean_ratio_to_lower_bound`` divides the time from pick start
+to the door by it, over express orders — the time lost to waiting for a courier and to sharing a
+trip. The wait before picking starts is the pick queue's, reported separately
+(``queue_wait_*``).
 
 Percentiles are nearest-rank: the smallest value with at least p% of the values at or below it.
 Durations are in minutes.
@@ -41,6 +48,10 @@ class OrderTimeline:
     cancelled_at: float | None = None
     dispatched_at: float | None = None
     collected_at: float | None = None
+    door_at: float | None = None  # delivered: the courier reached the door
+    direct_ride_s: float | None = None
+    failed_at: float | None = None
+    returned_at: float | None = None
 
     @property
     def finished_picking(self) -> bool:
@@ -87,6 +98,14 @@ def timelines(log: EventLog) -> dict[str, OrderTimeline]:
             _set_once(of(entry.order, entry.kind), "dispatched_at", entry.at)
         elif entry.kind == events.ORDER_COLLECTED:
             _set_once(of(entry.order, entry.kind), "collected_at", entry.at)
+        elif entry.kind == events.ORDER_DELIVERED:
+            timeline = of(entry.order, entry.kind)
+            _set_once(timeline, "door_at", entry.at)
+            timeline.direct_ride_s = float(entry.data["direct_ride_s"])
+        elif entry.kind == events.DELIVERY_FAILED:
+            _set_once(of(entry.order, entry.kind), "failed_at", entry.at)
+        elif entry.kind == events.ORDER_RETURNED:
+            _set_once(of(entry.order, entry.kind), "returned_at", entry.at)
     return found
 
 
@@ -168,8 +187,78 @@ def picking_kpis(orders: dict[str, OrderTimeline], log: EventLog) -> dict[str, A
     }
 
 
+def delivery_kpis(orders: dict[str, OrderTimeline], log: EventLog) -> dict[str, Any]:
+    deliveries = [t for t in orders.values() if t.method == "delivery" and t.cancelled_at is None]
+    delivered = [t for t in deliveries if t.door_at is not None]
+    on_time = [t for t in delivered if t.door_at is not None and t.door_at <= t.promised_by]
+    express = [t for t in deliveries if t.option == "express"]
+    express_on_time = [t for t in express if t.door_at is not None and t.door_at <= t.promised_by]
+    click_to_door = [t.door_at - t.placed_at for t in delivered if t.option == "express" and t.door_at is not None]
+    ratios = [
+        (t.door_at - t.pick_started_at) / ((t.packed_at - t.pick_started_at) + t.direct_ride_s)
+        for t in delivered
+        if t.option == "express"
+        and t.door_at is not None
+        and t.pick_started_at is not None
+        and t.packed_at is not None
+        and t.direct_ride_s is not None
+    ]
+    dispatch_waits = [
+        t.dispatched_at - t.packed_at for t in delivered if t.dispatched_at is not None and t.packed_at is not None
+    ]
+    courier_hours, riding_hours = _courier_hours(log)
+    return {
+        "deliveries": len(deliveries),
+        "delivered": len(delivered),
+        "deliveries_failed": sum(1 for t in deliveries if t.failed_at is not None),
+        "deliveries_unfinished": sum(1 for t in deliveries if t.door_at is None and t.failed_at is None),
+        "on_time_rate": _rate(len(on_time), len(deliveries)),
+        "express_on_time_rate": _rate(len(express_on_time), len(express)),
+        "p50_click_to_door_min": _minutes(percentile(click_to_door, 50)),
+        "p95_click_to_door_min": _minutes(percentile(click_to_door, 95)),
+        "mean_ratio_to_lower_bound": round(m, 4) if (m := _mean(ratios)) is not None else None,
+        "dispatch_wait_mean_minutes": _minutes(_mean(dispatch_waits)),
+        "trips": len(log.of_kind(events.TRIP_DEPARTED)),
+        "orders_per_trip": _ratio(
+            sum(1 for t in orders.values() if t.dispatched_at is not None), len(log.of_kind(events.TRIP_DEPARTED))
+        ),
+        "courier_hours": round(courier_hours, 3),
+        "courier_utilisation": _ratio(riding_hours, courier_hours),
+        "orders_per_courier_hour": _ratio(len(delivered), courier_hours),
+    }
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def _courier_hours(log: EventLog) -> tuple[float, float]:
+    """Courier hours on shift and hours out on trips (departure to back). A shift or a trip still
+    open when the log ends is counted up to the log's last entry."""
+    end = max((e.at for e in log), default=0.0)
+    on_shift: dict[str, float] = {}
+    out: dict[str, float] = {}
+    shift_s = riding_s = 0.0
+    for entry in sorted(log, key=lambda e: e.at):
+        if entry.data.get("role") == "courier":
+            person = str(entry.data["person"])
+            if entry.kind == events.SHIFT_STARTED:
+                on_shift.setdefault(person, entry.at)
+            elif entry.kind == events.SHIFT_ENDED and person in on_shift:
+                shift_s += entry.at - on_shift.pop(person)
+        elif entry.kind == events.TRIP_DEPARTED:
+            out[str(entry.data["courier"])] = entry.at
+        elif entry.kind == events.COURIER_BACK:
+            courier = str(entry.data["courier"])
+            if courier in out:
+                riding_s += entry.at - out.pop(courier)
+    shift_s += sum(end - began for began in on_shift.values())
+    riding_s += sum(end - began for began in out.values())
+    return shift_s / 3600, riding_s / 3600
+
+
 KpiGroup = Callable[[dict[str, OrderTimeline], EventLog], dict[str, Any]]
-KPI_GROUPS: tuple[KpiGroup, ...] = (demand_kpis, promise_kpis, picking_kpis)
+KPI_GROUPS: tuple[KpiGroup, ...] = (demand_kpis, promise_kpis, picking_kpis, delivery_kpis)
 
 
 def compute_kpis(log: EventLog) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from newretail.core.db import make_engine
 from newretail.core.runtime import Runtime
 from newretail.core.settings import get_settings
 from newretail.migrate import upgrade
+from newretail.sim.couriers import DispatchingCouriers
 from newretail.sim.engine import Progress, SimResult, Simulation
 from newretail.sim.kpis import compute_kpis
 from newretail.sim.scenario import Scenario
@@ -43,9 +44,17 @@ def twin_engine(database_url: str | None) -> Iterator[Engine]:
             engine.dispose()
 
 
-def simulate(engine: Engine, scenario: Scenario, progress: Progress | None = None) -> SimResult:
+def simulate(
+    engine: Engine, scenario: Scenario, progress: Progress | None = None, *, policy: str = "optimised"
+) -> SimResult:
     runtime = Runtime(engine=engine, settings=get_settings(), clock=SimulatedClock(scenario.start))
-    return Simulation(runtime, scenario).run(progress)
+    return Simulation(runtime, scenario, couriers=DispatchingCouriers(policy)).run(progress)
+
+
+def simulate_fresh(scenario: Scenario, policy: str = "optimised") -> SimResult:
+    """One run on a fresh SQLite file (deleted afterwards): what capacity planning repeats."""
+    with twin_engine(None) as engine:
+        return simulate(engine, scenario, policy=policy)
 
 
 def report(result: SimResult) -> dict[str, Any]:

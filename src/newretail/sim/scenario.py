@@ -53,6 +53,8 @@ class StoreSpec(_Strict):
     lon: float = Field(ge=-180, le=180)
     radius_m: int = Field(gt=0, le=50_000)
     demand_scale: float = Field(default=1.0, ge=0.0)  # this store's demand against the profile
+    # Couriers at this store, one count per ``staff.couriers`` shift (default: the shift's count).
+    couriers: list[Annotated[int, Field(ge=0, le=500)]] | None = None
     opens: str = "07:00"  # local store time; opens == closes means open around the clock
     closes: str = "23:00"
     timezone: str = "Europe/London"
@@ -170,6 +172,15 @@ class OperationsSpec(_Strict):
     slot_minutes: int = Field(default=60, ge=5, le=24 * 60)
 
 
+class DeliverySpec(_Strict):
+    """How the simulated couriers behave; the dispatcher itself is the real one."""
+
+    tick_seconds: int = Field(default=60, ge=5, le=3600)  # the dispatcher's regular round
+    budget_ms: int = Field(default=1000, ge=5, le=60_000)  # solver time bound per round and store
+    ride_noise_cv: float = Field(default=0.1, ge=0.0, le=1.0)  # actual leg time vs the planner's
+    customer_absent_rate: Share = 0.01  # the courier rings, nobody answers: the bag comes back
+
+
 class CatalogSpec(_Strict):
     seed: int = 42
     products: int = Field(default=200, ge=10, le=5_000)  # a slice of the demo assortment
@@ -188,6 +199,7 @@ class Scenario(_Strict):
     picking: PickingSpec = PickingSpec()
     substitution: SubstitutionSpec = SubstitutionSpec()
     operations: OperationsSpec = OperationsSpec()
+    delivery: DeliverySpec = DeliverySpec()
     catalog: CatalogSpec = CatalogSpec()
 
     @field_validator("start")
@@ -204,6 +216,28 @@ class Scenario(_Strict):
         if len(set(names)) != len(names):
             raise ValueError("store names must be unique")
         return value
+
+    @model_validator(mode="after")
+    def _courier_counts(self) -> Self:
+        shifts = len(self.staff.couriers)
+        for index, store in enumerate(self.stores):
+            if store.couriers is not None and len(store.couriers) != shifts:
+                raise ValueError(
+                    f"stores.{index}.couriers: one count per staff.couriers shift ({shifts}), got {len(store.couriers)}"
+                )
+        return self
+
+    def couriers_at(self, store_index: int) -> list[int]:
+        """Couriers per ``staff.couriers`` shift at the store (its override, else the shift's count)."""
+        override = self.stores[store_index].couriers
+        return list(override) if override is not None else [shift.count for shift in self.staff.couriers]
+
+    def with_couriers(self, counts: list[list[int]]) -> Scenario:
+        """The same scenario with these courier counts (per store, per courier shift)."""
+        if len(counts) != len(self.stores):
+            raise ValueError("one list of courier counts per store")
+        stores = [store.model_copy(update={"couriers": list(c)}) for store, c in zip(self.stores, counts, strict=True)]
+        return Scenario.model_validate({**self.model_dump(), "stores": [s.model_dump() for s in stores]})
 
     @property
     def duration(self) -> timedelta:

@@ -216,6 +216,7 @@ def _seed_couriers(runtime: Runtime, scenario: Scenario, tenant_id: str, stores:
     now = runtime.clock.now()
     with runtime.engine.begin() as conn:
         for store in stores:
+            counts = scenario.couriers_at(store.index)
             for spec_index, shift in enumerate(scenario.staff.couriers):
                 store.courier_ids.append(
                     [
@@ -228,6 +229,6 @@ def _seed_couriers(runtime: Runtime, scenario: Scenario, tenant_id: str, stores:
                             now=now,
                             speed_kmh=scenario.speeds.speed_of(shift.vehicle),
                         )
-                        for n in range(shift.count)
+                        for n in range(counts[spec_index])
                     ]
                 )

@@ -37,6 +37,7 @@ TINY: dict[str, Any] = {
         "mean_response_seconds": 50,
         "respond_within_minutes": 2,
     },
+    "delivery": {"customer_absent_rate": 0.2},  # failed deliveries and returns happen too
     "catalog": {"products": 30, "stock_units": 500},
 }
 
