@@ -111,6 +111,9 @@ class DispatchOrder:
     promised_by: datetime
     totes: int
     weight_g: int
+    # Express: every minute counts, not only the deadline (the planner weighs the customer's wait
+    # against riding distance). Slot orders only need to be inside their slot.
+    prompt: bool = False
 
     def __post_init__(self) -> None:
         _require_aware(self.ready_at, "ready_at")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, distinct, func, insert, select
 
 from newretail.core.errors import ValidationFailed
 from newretail.core.ids import new_id
-from newretail.delivery.tables import couriers
+from newretail.delivery.tables import couriers, trip_stops, trips
 
 # default speed km/h, totes, payload grams (the same as delivery.model.STANDARD_VEHICLES)
 VEHICLES = {"bike": (15.0, 4, 25_000), "ebike": (20.0, 6, 40_000), "car": (25.0, 12, 150_000)}
@@ -91,3 +91,14 @@ def courier_free_times(conn: Connection, tenant_id: str, store_id: str, now: dat
         )
     ).scalars()
     return [max(free_at or now, now) for free_at in rows]
+
+
+def recent_orders_per_trip(conn: Connection, tenant_id: str, store_id: str, since: datetime) -> float:
+    """Orders a trip carried on average, over the store's trips that left since ``since`` (1.0 with
+    none): the promise lets orders queued for couriers share rides at this rate."""
+    trip_count, stop_count = conn.execute(
+        select(func.count(distinct(trips.c.id)), func.count(trip_stops.c.id))
+        .select_from(trips.join(trip_stops, trip_stops.c.trip_id == trips.c.id))
+        .where(trips.c.tenant_id == tenant_id, trips.c.store_id == store_id, trips.c.departed_at >= since)
+    ).one()
+    return max(1.0, stop_count / trip_count) if trip_count else 1.0

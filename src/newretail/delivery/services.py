@@ -1069,10 +1069,11 @@ def _snapshot(
             ready = estimate if estimate > now else now + PICK_OVERRUN
         if job.not_before is not None:
             ready = max(ready, job.not_before)
-        orders[row.id] = _dispatch_order(store.id, row.id, job, ready)
+        orders[row.id] = _dispatch_order(store.id, row.id, job, ready, prompt=job.not_before is None)
     for row in bag_rows:  # out for delivery: no longer in the ordering queue
         if _in_bag(row) and row.order_id not in orders:
-            orders[row.order_id] = _dispatch_order(store.id, row.order_id, row, row.packed_at or now)
+            # bags in hand ride as loaded
+            orders[row.order_id] = _dispatch_order(store.id, row.order_id, row, row.packed_at or now, prompt=False)
     couriers = []
     for row in courier_rows:
         state = seen.states[row.id]
@@ -1097,7 +1098,7 @@ def _snapshot(
     )
 
 
-def _dispatch_order(store_id: str, order_id: str, job: Any, ready: datetime) -> DispatchOrder:
+def _dispatch_order(store_id: str, order_id: str, job: Any, ready: datetime, *, prompt: bool) -> DispatchOrder:
     return DispatchOrder(
         id=order_id,
         store_id=store_id,
@@ -1106,6 +1107,7 @@ def _dispatch_order(store_id: str, order_id: str, job: Any, ready: datetime) -> 
         promised_by=job.promised_by,
         totes=job.totes,
         weight_g=job.weight_g,
+        prompt=prompt,
     )
 
 

@@ -84,6 +84,7 @@ trips = Table(
 )
 Index("ix_trips_store_status", trips.c.store_id, trips.c.status)
 Index("ix_trips_courier_status", trips.c.courier_id, trips.c.status)
+Index("ix_trips_store_departed", trips.c.store_id, trips.c.departed_at)  # the promise's recent trips
 
 trip_stops = Table(
     "trip_stops",

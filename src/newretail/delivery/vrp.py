@@ -101,6 +101,43 @@ def validate_tiers(tiers: Sequence[LatenessTier]) -> None:
         raise ValidationFailed("lateness penalties must be non-negative and non-decreasing", field="lateness_tiers")
 
 
+# Promptness (express orders): arriving more than PROMPT_SLACK after the earliest possible arrival
+# costs CUSTOMER_MINUTE_M metre-equivalents a minute, in PROMPT_STEP steps up to the promise. A bike
+# rides ~250 m a minute: an express customer's minute weighs more than a courier's, so an order
+# waits for a shared trip only when that saves a lot more riding than it costs waiting.
+PROMPT_SLACK = 60
+PROMPT_STEP = 180
+CUSTOMER_MINUTE_M = 1000
+PROMPT_CAP_SHARE = 25  # percent of the first lateness tier's penalty
+
+
+def _windows(
+    order: DispatchOrder, earliest: int, now: datetime, tiers: Sequence[LatenessTier]
+) -> list[tuple[int | None, int]]:
+    """(latest arrival in solver seconds or None, penalty) per copy of the order, tightest first."""
+    promise = int((order.promised_by - now).total_seconds())
+    windows: list[tuple[int | None, int]] = []
+    offset = 0
+    if order.prompt:
+        bound = earliest + PROMPT_SLACK
+        while bound < promise:
+            windows.append((bound, offset))
+            # capped below the first lateness tier: no express minute outweighs a broken promise
+            offset = min(
+                (bound - earliest) * CUSTOMER_MINUTE_M // 60,
+                PROMPT_CAP_SHARE * tiers[min(1, len(tiers) - 1)].penalty // 100,
+            )
+            bound += PROMPT_STEP
+    for tier in tiers:
+        if tier.max_late is None:
+            windows.append((None, tier.penalty + offset))
+            continue
+        late = int((order.promised_by + tier.max_late - now).total_seconds())
+        if late >= earliest:  # a window nobody can meet only slows the search down
+            windows.append((late, tier.penalty + offset))
+    return windows
+
+
 @dataclass(frozen=True, slots=True)
 class ZoneProblem:
     now: datetime
@@ -217,14 +254,7 @@ def _build(problem: ZoneProblem) -> _Built:
             + travel.seconds_for(int(distance[0, loc]), ol.courier.vehicle.speed_kmh)
             for ol in takers
         )
-        windows: list[tuple[int | None, int]] = []
-        for tier in tiers:
-            if tier.max_late is None:
-                windows.append((None, tier.penalty))
-                continue
-            late = int((order.promised_by + tier.max_late - now).total_seconds())
-            if late >= earliest:  # a window nobody can meet only slows the search down
-                windows.append((late, tier.penalty))
+        windows = _windows(order, earliest, now, tiers)
         # Required only where a place is guaranteed: with its carrier, or on a multi-trip route
         # (unlimited reloads, unbounded last window). An order only a bag-holding, single-trip
         # courier could carry may not fit beside those bags: it is optional, with a prize worth
@@ -241,7 +271,7 @@ def _build(problem: ZoneProblem) -> _Built:
                 service_duration=handover_s,
                 tw_late=tw_late if tw_late is not None else np.iinfo(np.int64).max,
                 release_time=release[order.id],
-                prize=base_prize + (max_penalty - penalty) // COST_UNIT_M if group is not None else 0,
+                prize=base_prize + (windows[-1][1] - penalty) // COST_UNIT_M if group is not None else 0,
                 required=group is None,
                 group=group,
                 name=order.id,

@@ -18,9 +18,10 @@ Queueing approximation used by :func:`quote_promise` (deterministic, no randomne
   of the orders waiting. With ``max_orders=1`` (the default) this is plain one-order-at-a-time FIFO.
 * **Dispatch** — an order is ready for a courier ``dispatch_seconds`` after its pick completes.
   Couriers are taken first come first served in ready order. A queued delivery order whose
-  distance is known holds a courier for a round trip (``2 * ride``); our order then leaves when
-  the earliest courier is back (or idle now). Bundling several orders on one ride is ignored,
-  again erring on the safe side.
+  distance is known holds a courier for a round trip (``2 * ride``) divided by the orders a trip
+  has recently carried at the store (``orders_per_trip``: 1 with no history, so the model errs on
+  the safe side until the dispatcher has shown it batches); our order then leaves when the
+  earliest courier is back (or idle now).
 * **Ride** — ``distance_m * detour_factor / courier speed``, rounded up to whole seconds.
 
 Express ("within 30 minutes") is offered only when the resulting delivery ETA is within the
@@ -271,11 +272,14 @@ class StoreLoad:
     courier_free_at: Sequence[datetime] = ()
     slots: Sequence[DeliverySlot] = ()
     orders_per_hour: float | None = None
+    orders_per_trip: float = 1.0  # recent average: orders queued for couriers share rides at this rate
 
     def __post_init__(self) -> None:
         _require_aware(self.now, "now")
         if self.orders_per_hour is not None and self.orders_per_hour < 0:
             raise ValidationFailed("the order rate cannot be negative", field="orders_per_hour")
+        if self.orders_per_trip < 1:
+            raise ValidationFailed("a trip carries at least one order", field="orders_per_trip")
         for instant in (*self.picker_free_at, *self.courier_free_at):
             _require_aware(instant, "free_at")
 
@@ -384,7 +388,7 @@ def quote_promise(
             if (ready_ahead, position) > mine:
                 break
             leaves = max(ready_ahead, heapq.heappop(couriers))
-            round_trip = 2 * config.ride.ride_seconds(distance_ahead)
+            round_trip = 2 * config.ride.ride_seconds(distance_ahead) / load.orders_per_trip
             heapq.heappush(couriers, leaves + timedelta(seconds=round_trip))
         leaves = max(ready, heapq.heappop(couriers))
         delivery_eta = leaves + timedelta(seconds=config.ride.ride_seconds(distance_m))
@@ -485,11 +489,13 @@ def couriers_after_committed_rides(
     committed: Sequence[tuple[datetime, int]],
     now: datetime,
     config: PromiseConfig = PromiseConfig(),
+    orders_per_trip: float = 1.0,
 ) -> list[datetime]:
     """Courier free times once orders already picked or being picked have taken their rides.
 
     ``committed`` holds (ready for a courier, distance in metres) per such delivery order; each takes
-    the earliest free courier for a round trip, first come first served, as in :func:`quote_promise`.
+    the earliest free courier for a round trip (shared by ``orders_per_trip`` orders), first come
+    first served, as in :func:`quote_promise`.
     """
     couriers = [max(free_at, now) for free_at in courier_free_at]
     if not couriers:
@@ -497,5 +503,6 @@ def couriers_after_committed_rides(
     heapq.heapify(couriers)
     for ready, distance in sorted(committed):
         leaves = max(ready, heapq.heappop(couriers))
-        heapq.heappush(couriers, leaves + timedelta(seconds=2 * config.ride.ride_seconds(distance)))
+        round_trip = 2 * config.ride.ride_seconds(distance) / orders_per_trip
+        heapq.heappush(couriers, leaves + timedelta(seconds=round_trip))
     return sorted(couriers)

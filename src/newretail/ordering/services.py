@@ -21,7 +21,7 @@ from newretail.core.idempotency import run_idempotent
 from newretail.core.ids import new_id
 from newretail.core.money import Money
 from newretail.core.uow import UnitOfWork, joined
-from newretail.delivery.roster import courier_free_times
+from newretail.delivery.roster import courier_free_times, recent_orders_per_trip
 from newretail.fulfilment.repository import FulfilmentRepository
 from newretail.fulfilment.substitution import SubstitutionPreference
 from newretail.inventory import services as inventory
@@ -47,6 +47,7 @@ from newretail.tenancy.repository import TenancyRepository
 
 MAX_LINE_UNITS = 99
 ORDER_RATE_WINDOW = timedelta(minutes=30)  # the promise's view of how busy the store is lately
+TRIP_SHARING_WINDOW = timedelta(hours=1)  # the trips whose orders-per-trip the promise counts on
 MAX_LINE_GRAMS = 20_000
 
 
@@ -333,8 +334,9 @@ def _store_load(uow: UnitOfWork, tenant_id: str, store_id: str, ops: StoreOperat
         for r in underway
         if r.distance_m is not None
     ]
+    sharing = recent_orders_per_trip(uow.conn, tenant_id, store_id, now - TRIP_SHARING_WINDOW)
     couriers = couriers_after_committed_rides(
-        courier_free_times(uow.conn, tenant_id, store_id, now), committed, now, ops.promise
+        courier_free_times(uow.conn, tenant_id, store_id, now), committed, now, ops.promise, sharing
     )
     length = ops.slot_length
     first = _next_boundary(now, length)
@@ -348,6 +350,7 @@ def _store_load(uow: UnitOfWork, tenant_id: str, store_id: str, ops: StoreOperat
         courier_free_at=couriers,
         slots=slots,
         orders_per_hour=recent * (timedelta(hours=1) / ORDER_RATE_WINDOW),
+        orders_per_trip=sharing,
     )
 
 

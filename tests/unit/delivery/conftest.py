@@ -71,6 +71,7 @@ class Town:
         due_in: timedelta = timedelta(minutes=30),
         totes: int = 1,
         weight_g: int = 3_000,
+        prompt: bool = False,
     ) -> DispatchOrder:
         order = DispatchOrder(
             id=order_id,
@@ -80,6 +81,7 @@ class Town:
             promised_by=self.now + due_in,
             totes=totes,
             weight_g=weight_g,
+            prompt=prompt,
         )
         self.orders.append(order)
         return order

@@ -43,6 +43,24 @@ def test_batches_two_nearby_orders_when_both_promises_hold(town) -> None:
     assert plan.postponed == ()
 
 
+@pytest.mark.parametrize("prompt", [False, True])
+def test_an_express_order_ready_now_does_not_wait_long_for_a_later_one(town, prompt: bool) -> None:
+    # "a" is packed, "b" (2 km the other way round) is packed in 14 minutes; both promises allow
+    # waiting for a shared trip, which saves ~1.5 km. Without promptness the planner waits to
+    # save them; an express customer's minutes count, so with it "a" leaves now.
+    town.courier("c1")
+    town.courier("c2")
+    town.order("a", at_km=(2.0, 0.0), due_in=timedelta(minutes=45), prompt=prompt)
+    town.order("b", at_km=(0.0, 2.0), ready_in=timedelta(minutes=14), due_in=timedelta(minutes=45), prompt=prompt)
+    snapshot, plan = planned(town)
+    trips = [t for c in ("c1", "c2") if (t := plan.next_trip(c)) is not None]
+    with_a = next(t for t in trips if "a" in t.order_ids)
+    if prompt:
+        assert with_a.order_ids == ("a",) and with_a.starts_at == snapshot.now
+    else:
+        assert set(with_a.order_ids) == {"a", "b"}
+
+
 def test_never_loads_beyond_capacity_in_totes_or_weight(town) -> None:
     town.courier("bike")  # 4 totes, 25 kg
     for n in range(3):

@@ -115,6 +115,19 @@ def test_queued_delivery_orders_take_couriers_first() -> None:
     assert quote.delivery_eta == NOW + timedelta(seconds=120 + 240)
 
 
+def test_orders_ahead_share_couriers_at_the_stores_recent_orders_per_trip() -> None:
+    # as above, but the store's trips have carried two orders each lately: the order ahead holds
+    # the courier for half its round trip (1440 s / 2), from 120 s
+    ahead = [QueuedOrder("ahead", 0, NOW - timedelta(minutes=1), distance_m=3000)]
+    sharing = StoreLoad(
+        now=NOW, queued_orders=ahead, picker_free_at=[NOW] * 2, courier_free_at=[NOW], orders_per_trip=2.0
+    )
+    quote = quote_promise(sharing, item_count=0, distance_m=1000, config=CONFIG)
+    assert quote.delivery_eta == NOW + timedelta(seconds=120 + 720 + 240)
+    with pytest.raises(ValidationFailed):
+        StoreLoad(now=NOW, orders_per_trip=0.5)
+
+
 def test_full_slots_and_slots_ending_before_the_eta_are_not_offered() -> None:
     quote = quote_promise(load(queue(30)), item_count=10, distance_m=2000, config=CONFIG)
     assert quote.delivery_eta is not None
