@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Callable
 
 from newretail.core.messaging import PublishedEvent
+from newretail.core.money import Money
 from newretail.core.runtime import Runtime
 from newretail.payments.providers import PaymentProviders
 
@@ -36,10 +37,22 @@ def register_handlers(runtime: Runtime, providers: Callable[[], PaymentProviders
             runtime.uow(), providers(), tenant_id=_tenant(event), order_id=event.payload["order_id"]
         )
 
+    def on_order_returned(event: PublishedEvent) -> None:
+        # Refunds once per order (the key is the order's), so a redelivered event moves no money.
+        payment.refund_returned(
+            runtime.uow(),
+            providers(),
+            tenant_id=_tenant(event),
+            order_id=event.payload["order_id"],
+            amount=Money(int(event.payload["refund_due_minor"]), event.payload["currency"]),
+            reason=event.payload["reason"],
+        )
+
     runtime.bus.subscribe("PaymentAuthorised", on_payment_authorised)
     runtime.bus.subscribe("PaymentAbandoned", on_payment_abandoned)
     runtime.bus.subscribe("OrderPacked", on_order_packed)
     runtime.bus.subscribe("OrderCancelled", on_order_cancelled)
+    runtime.bus.subscribe("OrderReturned", on_order_returned)
 
 
 def _tenant(event: PublishedEvent) -> str:

@@ -4,7 +4,8 @@ A pay-now order is created ``awaiting_payment`` with its basket reserved. Author
 total (plus the margin payments adds for weighed goods and substitutions) moves it to ``placed``:
 only then does it join the pick queue. A declined payment cancels it and releases the stock. At
 hand-off the *packed* total is captured (the rest of the hold is released); if that fails the order
-is held — packed, but never handed over unpaid.
+is held — packed, but never handed over unpaid. An order that comes back undelivered is refunded
+to the original method (``refund_returned``, on ``OrderReturned``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from newretail.ordering.model import Order, OrderStatus, PaymentMode
 from newretail.ordering.repository import OrderingRepository
 from newretail.ordering.services import get_order, release_order_stock
 from newretail.payments import services as payments
-from newretail.payments.model import Channel, Method, PaymentFailed, PaymentStatus, PaymentView
+from newretail.payments.model import Channel, Method, PaymentFailed, PaymentStatus, PaymentView, RefundView
 from newretail.payments.providers import PaymentProviders
 
 log = logging.getLogger(__name__)
@@ -166,5 +167,49 @@ def void_if_cancelled(uow: UnitOfWork, providers: PaymentProviders, *, tenant_id
     if payments.order_payment(uow, tenant_id=tenant_id, order_id=order_id) is None:
         return  # it never got as far as a payment
     payments.void_authorisation(
+        uow, providers, tenant_id=tenant_id, order_id=order_id, idempotency_key=f"void:{order_id}"
+    )
+
+
+MAX_REFUND_REASON = 300
+
+
+def refund_returned(
+    uow: UnitOfWork,
+    providers: PaymentProviders,
+    *,
+    tenant_id: str,
+    order_id: str,
+    amount: Money,
+    reason: str,
+) -> RefundView | PaymentView | None:
+    """An undelivered order is back in the store: give the customer's money back to where it came from.
+
+    ``amount`` is what ordering says is due (``OrderReturned.refund_due_minor``). Once per order,
+    whatever the redeliveries: the idempotency key is the order's. A captured payment is refunded that
+    amount (payments refuses more than was captured and not yet refunded); an order that left unpaid
+    under a manager's override still holds its authorisation, which is voided instead. Nothing was
+    charged for a pay-on-delivery order (``amount`` zero): nothing moves.
+    """
+    if amount.amount <= 0:
+        return None
+    held = payments.order_payment(uow, tenant_id=tenant_id, order_id=order_id)
+    if held is None or held.status in (PaymentStatus.VOIDED, PaymentStatus.FAILED):
+        # A returned pay-now order always had a payment; say so loudly, but a retry cannot fix it.
+        log.error("order %s came back with %s due but has no live payment; nothing refunded", order_id, amount)
+        return None
+    if held.status is PaymentStatus.CAPTURED:
+        return payments.refund(
+            uow,
+            providers,
+            tenant_id=tenant_id,
+            order_id=order_id,
+            amount=amount,
+            reason=f"order returned undelivered: {reason}"[:MAX_REFUND_REASON],
+            actor=None,
+            idempotency_key=f"return:{order_id}",
+        )
+    # Authorised (or pending) but never captured: the goods are back, so the hold goes back whole.
+    return payments.void_authorisation(
         uow, providers, tenant_id=tenant_id, order_id=order_id, idempotency_key=f"void:{order_id}"
     )

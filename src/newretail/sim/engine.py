@@ -16,7 +16,9 @@ time. Agents:
   a picker waits at the pack station for substitution answers still due;
 * **couriers** plug in through :mod:`newretail.sim.couriers`: shifts, the real dispatcher's rounds,
   trips, doors and returns;
-* collection customers come for their bags after the promised ready time.
+* collection customers come for their bags after the promised ready time;
+* customers **pay** as the scenario says (:mod:`newretail.sim.payments`): from a wallet at checkout,
+  with the platform's own bus handlers capturing, voiding and refunding.
 
 Every step is written to an :class:`~newretail.sim.events.EventLog`; the KPIs come from that log.
 Randomness is drawn from generators keyed by stable names (store, arrival number, batch number),
@@ -48,6 +50,7 @@ from newretail.ordering.model import FulfilmentMethod, OrderStatus
 from newretail.ordering.services import DeliveryOption
 from newretail.sim import events
 from newretail.sim.couriers import CourierAgents, DispatchingCouriers
+from newretail.sim.payments import TwinPayments
 from newretail.sim.scenario import Scenario, ShiftSpec
 from newretail.sim.world import SimCustomer, SimStore, World, seed_world, store_operations
 
@@ -128,6 +131,7 @@ class Simulation:
         self.log = events.EventLog(self.start)
         self.ops = store_operations(scenario)
         self.couriers: CourierAgents = couriers or DispatchingCouriers()
+        self.payments = TwinPayments(runtime, scenario.payment)
         self.now_s = 0.0
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._sequence = itertools.count()
@@ -177,6 +181,7 @@ class Simulation:
         self.clock.set(self.start)
         seeding_began = wallclock.perf_counter()
         self._world = seed_world(self.runtime, self.scenario)
+        self.payments.attach(self)
         seeding_seconds = wallclock.perf_counter() - seeding_began
         products = self.world.products
         self._products_cum_weights = list(itertools.accumulate(p.weight for p in products))
@@ -357,9 +362,14 @@ class Simulation:
                 address=None if collection else customer.address,
                 store_id=store.id if collection else None,
                 slot_start=slot,
+                payment_mode=self.payments.mode,
             )
         except DomainError as exc:
             self._lose(customer, basket, store, exc.code)
+            return
+        declined = self.payments.pay(self, order_id=str(placed["id"]), customer_id=customer.id)
+        if declined is not None:  # the order is cancelled and the cart already emptied by checkout
+            self._lose(customer, [], store, declined)
             return
         # Checkout re-quotes from the same state at the same instant; the quote adds the start estimate.
         self._placed(placed, customer, store.index, number, self.seconds(quote.pick_starts_at))
@@ -466,6 +476,9 @@ class Simulation:
             picker=picker.id,
             outcome=outcome.value if outcome else None,
         )
+        if self.payments.is_held(order.id):  # the capture failed: packed, unpaid, it stays at the store
+            self.finish_order(order.id)
+            return
         if order.method is FulfilmentMethod.DELIVERY:
             self.couriers.order_packed(self, order.id, store_id)
         else:

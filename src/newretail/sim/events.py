@@ -31,6 +31,11 @@ COURIER_BACK: Final = "courier_back"  # courier, trip
 ORDER_COLLECTED: Final = "order_collected"
 SHIFT_STARTED: Final = "shift_started"  # role, person
 SHIFT_ENDED: Final = "shift_ended"  # role, person
+# Money (from the payments context's own events; amounts in minor units of ``currency``).
+PAYMENT_CAPTURED: Final = "payment_captured"  # captured, released (the unused part of the hold)
+PAYMENT_VOIDED: Final = "payment_voided"  # released
+PAYMENT_REFUNDED: Final = "payment_refunded"  # amount
+ORDER_HELD: Final = "order_held"  # reason: packed but the capture failed, so it stays at the store
 
 
 @dataclass(frozen=True, slots=True)

@@ -257,8 +257,20 @@ def _courier_hours(log: EventLog) -> tuple[float, float]:
     return shift_s / 3600, riding_s / 3600
 
 
+def payment_kpis(orders: dict[str, OrderTimeline], log: EventLog) -> dict[str, Any]:
+    """Money, from the payments context's events copied into the log (minor units of the tenant's
+    currency): what was captured at packing, given back by refunds, and orders held unpaid."""
+    declined = [e for e in log if e.kind == events.ORDER_LOST and str(e.data.get("reason")).startswith("payment")]
+    return {
+        "payments_captured_minor": sum(int(e.data["captured"]) for e in log if e.kind == events.PAYMENT_CAPTURED),
+        "payments_refunded_minor": sum(int(e.data["amount"]) for e in log if e.kind == events.PAYMENT_REFUNDED),
+        "payments_declined": len(declined),
+        "orders_held_for_payment": sum(1 for e in log if e.kind == events.ORDER_HELD),
+    }
+
+
 KpiGroup = Callable[[dict[str, OrderTimeline], EventLog], dict[str, Any]]
-KPI_GROUPS: tuple[KpiGroup, ...] = (demand_kpis, promise_kpis, picking_kpis, delivery_kpis)
+KPI_GROUPS: tuple[KpiGroup, ...] = (demand_kpis, promise_kpis, picking_kpis, delivery_kpis, payment_kpis)
 
 
 def compute_kpis(log: EventLog) -> dict[str, Any]:

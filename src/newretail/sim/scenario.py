@@ -187,6 +187,19 @@ class CatalogSpec(_Strict):
     stock_units: int = Field(default=5_000, ge=1)  # per product per store; weighed goods: x 1000 g
 
 
+class PaymentSpec(_Strict):
+    """How simulated customers pay. ``wallet``: every customer's wallet is topped up once at the
+    start (through the test provider: a balanced ledger entry, never a real provider) and each order
+    is paid from it at checkout, captured at packing, voided on cancel, refunded when it comes back;
+    an empty wallet declines and the customer is lost. ``on_delivery``: orders are placed unpaid and
+    no money moves in the twin."""
+
+    method: Literal["wallet", "on_delivery"] = "wallet"
+    wallet_top_up_minor: int = Field(default=50_000, ge=0, le=100_000_000)  # per customer; 0: empty wallets
+    # The hold's margin over the promised total (basis points); None: the platform's setting.
+    authorisation_margin_bps: int | None = Field(default=None, ge=0, le=10_000)
+
+
 class Scenario(_Strict):
     name: str = Field(min_length=1, max_length=80)
     seed: int = 1
@@ -201,6 +214,7 @@ class Scenario(_Strict):
     operations: OperationsSpec = OperationsSpec()
     delivery: DeliverySpec = DeliverySpec()
     catalog: CatalogSpec = CatalogSpec()
+    payment: PaymentSpec = PaymentSpec()
 
     @field_validator("start")
     @classmethod

@@ -66,3 +66,18 @@ def test_simulate_refuses_a_bad_scenario_naming_the_file_and_the_field(tmp_path:
     assert str(scenario) in result.stderr
     assert "staff.drivers: unknown field" in result.stderr
     assert result.stdout == ""
+
+
+def test_ledger_verify_after_a_simulated_evening_on_the_database_it_kept(tmp_path: Path, tiny: dict[str, Any]) -> None:
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(yaml.safe_dump(tiny))
+    url = f"sqlite:///{tmp_path / 'twin.db'}"
+    runner = CliRunner()
+    simulated = runner.invoke(app, ["simulate", str(scenario), "--json", "--database", url])
+    assert simulated.exit_code == 0, simulated.output
+    summary = json.loads(simulated.stdout)
+    assert summary["payments_captured_minor"] > 0 and summary["orders_held_for_payment"] == 0
+
+    verified = runner.invoke(app, ["ledger", "verify"], env={"NEWRETAIL_DATABASE_URL": url})
+    assert verified.exit_code == 0, verified.output
+    assert "ledger verified" in verified.stdout and "balances" in verified.stdout

@@ -121,3 +121,24 @@ def test_the_log_round_trips_through_json_lines(tmp_path) -> None:  # type: igno
     again = EventLog.read_jsonl(path)
     assert again.start == log.start
     assert compute_kpis(again) == compute_kpis(log)
+
+
+def test_payment_kpis_sum_the_money_events_and_count_declines_and_holds() -> None:
+    log = small_log()
+    log.record(40, events.ORDER_LOST, store="s1", reason="payment_failed:insufficient_funds")
+    log.record(360, events.PAYMENT_CAPTURED, store="s1", order="a", captured=1_250, released=90, currency="GBP")
+    log.record(600, events.PAYMENT_CAPTURED, store="s1", order="b", captured=700, released=0, currency="GBP")
+    log.record(600, events.ORDER_HELD, store="s1", order="c", reason="insufficient funds")
+    log.record(900, events.PAYMENT_REFUNDED, store="s1", order="a", amount=1_250, currency="GBP")
+    kpis = compute_kpis(log)
+    assert kpis["payments_captured_minor"] == 1_950
+    assert kpis["payments_refunded_minor"] == 1_250
+    assert kpis["payments_declined"] == 1 and kpis["orders_held_for_payment"] == 1
+    assert kpis["lost_reasons"] == {"no_delivery_offer": 1, "payment_failed:insufficient_funds": 1}
+    assert kpis["orders"] == 3  # money entries are not orders
+
+
+def test_payment_kpis_of_a_run_without_money_are_zero() -> None:
+    kpis = compute_kpis(small_log())
+    assert (kpis["payments_captured_minor"], kpis["payments_refunded_minor"]) == (0, 0)
+    assert (kpis["payments_declined"], kpis["orders_held_for_payment"]) == (0, 0)

@@ -69,6 +69,10 @@ def _write(tmp_path: Path, change: dict[str, object] | None = None, drop: str | 
         ({"demand.orders_per_hour": {30: 10}}, "demand.orders_per_hour.30"),
         ({"start": "2026-03-03T17:00:00"}, "start: Value error, start needs a timezone"),
         ({"picking.seconds_per_item": "quick"}, "picking.seconds_per_item:"),
+        ({"payment.method": "cash"}, "payment.method: Input should be 'wallet' or 'on_delivery'"),
+        ({"payment.wallet_top_up_minor": -1}, "payment.wallet_top_up_minor:"),
+        ({"payment.wallet_top_up": 100}, "payment.wallet_top_up: unknown field"),
+        ({"payment.authorisation_margin_bps": 20_000}, "payment.authorisation_margin_bps:"),
     ],
 )
 def test_a_bad_field_is_named_with_the_file(tmp_path: Path, change: dict[str, object], field: str) -> None:
@@ -78,6 +82,16 @@ def test_a_bad_field_is_named_with_the_file(tmp_path: Path, change: dict[str, ob
     assert str(path) in str(err.value)
     assert any(problem.startswith(field) for problem in err.value.problems), err.value.problems
     assert err.value.code == "scenario_invalid" and err.value.http_status == 422
+
+
+def test_customers_pay_from_a_wallet_unless_the_scenario_says_otherwise(tmp_path: Path) -> None:
+    shipped = load_scenario(SMALL).payment
+    assert (shipped.method, shipped.wallet_top_up_minor) == ("wallet", 50_000)
+    default = load_scenario(_write(tmp_path, drop="payment")).payment
+    assert default.method == "wallet" and default.wallet_top_up_minor > 0
+    assert default.authorisation_margin_bps is None  # the platform's setting
+    unpaid = load_scenario(_write(tmp_path, {"payment": {"method": "on_delivery"}})).payment
+    assert unpaid.method == "on_delivery"
 
 
 def test_a_missing_section_is_named(tmp_path: Path) -> None:
