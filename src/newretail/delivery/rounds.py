@@ -3,7 +3,7 @@ store skips the solver), when a plan goes stale on its own, and which planned tr
 Pure, no I/O.
 
 Acting on a plan (the hand-over rule): a courier's next trip is *loaded* when the courier is at
-the store and the trip starts before the next round (``starts_at < now + horizon``): each of its
+the store and the trip starts before the next round (``starts_at <= now + horizon``): each of its
 orders that is packed is handed to the courier (the order stays ``packed`` until the courier
 leaves). Orders on it not packed yet stay planned stops of that trip; they are handed over in a
 later round once packed, or dropped back into the pool if the courier leaves without them. Every
@@ -124,7 +124,9 @@ def decide(
         # A riding courier's bags belong to its pinned trip, not to the next one.
         carried = frozenset(courier.carrying) if courier.state.at_store else frozenset()
         newly: tuple[str, ...] = ()
-        if courier.state.at_store and trip.starts_at < due_before:
+        # Inclusive, like replan_at: a trip due exactly at the next round is loaded now, else no
+        # round would ever find it due.
+        if courier.state.at_store and trip.starts_at <= due_before:
             newly = tuple(oid for oid in trip.order_ids if oid in packed and oid not in carried)
         decisions.append(
             TripDecision(

@@ -68,6 +68,19 @@ def test_due_trips_of_at_store_couriers_hand_over_their_packed_orders_only(town)
     assert not later.loading
 
 
+def test_a_trip_due_exactly_at_the_next_round_is_loaded_now_or_never_goes_stale(town) -> None:
+    # The slot-order case that stranded orders in the twin: the plan's trip starts exactly one
+    # horizon from now. Either this round loads it, or replan_at names a later round: never neither.
+    town.courier("c1")
+    town.order("slot", at_km=(1.0, 0.0), ready_in=HORIZON, due_in=timedelta(hours=1))
+    snapshot = town.snapshot()
+    plan = OptimisedPolicy(seed=1).plan(snapshot, timedelta(milliseconds=200))
+    (trip,) = plan.trips
+    assert trip.starts_at == snapshot.now + HORIZON  # released then (a slot order's lead time)
+    (decision,) = decide(plan, snapshot, frozenset({"slot"}), HORIZON)
+    assert decision.loading or replan_at(plan, snapshot, PlanningSettings(), HORIZON) is not None
+
+
 def test_a_riding_courier_next_trip_is_only_planned(town) -> None:
     town.order("bag", at_km=(2.0, 0.0))
     town.order("new")
