@@ -24,7 +24,7 @@ import argparse
 import json
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -55,31 +55,36 @@ def _simulate(args: tuple[Scenario, str]) -> SimResult:
     return simulate_fresh(*args)
 
 
+def _plan(
+    pool: ProcessPoolExecutor, scenario: Scenario, policy: str, seeds: list[int], target: float
+) -> dict[str, Any]:
+    def run(trials: list[Scenario]) -> list[SimResult]:
+        return list(pool.map(_simulate, [(trial, policy) for trial in trials]))
+
+    began = time.perf_counter()
+    plan = plan_couriers(
+        scenario,
+        run,
+        policy=policy,
+        target=target,
+        seeds=seeds,
+        progress=lambda line: print(f"[{policy}] {line}", file=sys.stderr, flush=True),
+    )
+    at_min = plan.at_minimum
+    return {
+        **{key: at_min.get(key) for key in REPORTED},
+        "min_couriers_for_95pct_on_time": plan.total_couriers,
+        "couriers_by_store": {s["store"]: s["min_couriers"] for s in plan.stores},
+        "simulations": plan.runs,
+        "search_wall_seconds": round(time.perf_counter() - began, 1),
+    }
+
+
 def compare(scenario: Scenario, seeds: list[int], target: float, jobs: int) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for policy in POLICIES:
-
-            def run(trials: list[Scenario], policy: str = policy) -> list[SimResult]:
-                return list(pool.map(_simulate, [(trial, policy) for trial in trials]))
-
-            began = time.perf_counter()
-            plan = plan_couriers(
-                scenario,
-                run,
-                policy=policy,
-                target=target,
-                seeds=seeds,
-                progress=lambda line, p=policy: print(f"[{p}] {line}", file=sys.stderr),
-            )
-            at_min = plan.at_minimum
-            result[policy] = {
-                **{key: at_min.get(key) for key in REPORTED},
-                "min_couriers_for_95pct_on_time": plan.total_couriers,
-                "couriers_by_store": {s["store"]: s["min_couriers"] for s in plan.stores},
-                "simulations": plan.runs,
-                "search_wall_seconds": round(time.perf_counter() - began, 1),
-            }
+    """Both policies searched side by side (threads), their simulations sharing one process pool."""
+    with ProcessPoolExecutor(max_workers=jobs) as pool, ThreadPoolExecutor(max_workers=len(POLICIES)) as searches:
+        futures = {policy: searches.submit(_plan, pool, scenario, policy, seeds, target) for policy in POLICIES}
+        result: dict[str, Any] = {policy: future.result() for policy, future in futures.items()}
     optimised = result["optimised"]["min_couriers_for_95pct_on_time"]
     fifo = result["fifo-nearest"]["min_couriers_for_95pct_on_time"]
     result["couriers_ratio"] = round(optimised / fifo, 4) if optimised and fifo else None

@@ -3,10 +3,11 @@
 The operator's question — "how many couriers do I need to keep 95% of orders on time?" — is
 answered by running the scenario with fewer or more couriers and reading each store's KPIs off the
 event log. Stores do not share couriers, so every store is searched at once: each run gives every
-store its own candidate count, and each store's bracket narrows on its own result (a bisection per
-store, one simulation per step). A store passes when, over every seed, its delivery orders were
-on time at least at the target rate *and* express was offered to at least that share of delivery
-quotes — otherwise a thin fleet would "pass" by promising later.
+store its own candidate count, and each store's bracket narrows on its own result: a bisection
+per store on the first seed (one simulation per step), then single steps up or down on every seed
+until one courier fewer fails and the count passes. A store passes when, over the seeds, its
+delivery orders were on time at least at the target rate *and* express was offered to at least
+that share of delivery quotes — otherwise a thin fleet would "pass" by promising later.
 
 A store's count is its whole courier roster, spread over the scenario's courier shifts in
 proportion to their counts (largest remainder), so a day with a lunch and an evening shift keeps
@@ -32,21 +33,44 @@ Runner = Callable[[list[Scenario]], list[SimResult]]  # simulates each scenario 
 
 @dataclass
 class StoreSearch:
+    """One store's bracket: ``low`` fails (-1: not known yet), ``high`` keeps the target."""
+
     index: int
     name: str
-    low: int  # the largest count known to fail (0: none tried yet)
-    high: int | None  # the smallest count known to pass
+    low: int
+    high: int | None
+    stepping: bool = False  # confirm a first answer by single steps instead of bisecting
     tried: dict[int, dict[str, Any]] = field(default_factory=dict)  # count -> the store's KPIs
     failed: bool = False  # not even MAX_COURIERS_PER_STORE keep the target
 
     @property
     def done(self) -> bool:
-        return self.failed or (self.high is not None and self.high - self.low <= 1)
+        if self.failed:
+            return True
+        if self.high is None:
+            return False
+        return self.high <= 1 or (self.low >= 0 and self.high - self.low <= 1)
 
     def next_count(self, start: int) -> int:
-        if self.high is None:  # still looking for a fleet that is enough: double
-            return min(MAX_COURIERS_PER_STORE, max(start, 2 * self.low, 1))
+        if self.high is None:
+            if self.low < 0:
+                return start
+            if self.stepping:
+                return self.low + 1
+            return min(MAX_COURIERS_PER_STORE, max(start, 2 * self.low, 1))  # look for enough: double
+        if self.low < 0:
+            return self.high - 1
         return (self.low + self.high) // 2
+
+    def record(self, count: int, kpis: dict[str, Any], target: float) -> bool:
+        self.tried[count] = kpis
+        kept = passes(kpis, target)
+        if kept:
+            self.high = count
+        else:
+            self.low = count
+            self.failed = self.high is None and count >= MAX_COURIERS_PER_STORE
+        return kept
 
 
 @dataclass(frozen=True)
@@ -116,37 +140,25 @@ def plan_couriers(
     weights = [shift.count for shift in scenario.staff.couriers]
     if not weights:
         raise ValueError("the scenario has no courier shifts to size")
-    searches = [StoreSearch(i, store.name, 0, None) for i, store in enumerate(scenario.stores)]
+    # Bisect on the first seed (cheap), then confirm on every seed by single steps from there.
+    first = [StoreSearch(i, store.name, 0, None) for i, store in enumerate(scenario.stores)]
     starts = [sum(scenario.couriers_at(i)) or 1 for i in range(len(scenario.stores))]
-    runs = 0
-    while not all(s.done for s in searches):
-        counts = [
-            (s.high if s.high is not None else s.low) if s.done else s.next_count(start)
-            for s, start in zip(searches, starts, strict=True)
-        ]
-        trial = scenario.with_couriers([spread(n, weights) for n in counts])
-        results = run([trial.with_overrides(seed=seed) for seed in seeds])
-        runs += len(results)
-        for search, count in zip(searches, counts, strict=True):
-            if search.done:
-                continue
-            kpis = search.tried[count] = store_kpis(results, search.index)
-            if passes(kpis, target):
-                search.high = count
-            else:
-                search.low = count
-                search.failed = search.high is None and count >= MAX_COURIERS_PER_STORE
-            if progress is not None:
-                verdict = "keeps" if passes(kpis, target) else "misses"
-                progress(f"{search.name}: {count} couriers {verdict} the target ({kpis})")
+    runs, _, _ = _search(scenario, run, first, starts, seeds[:1], target, weights, progress)
+    searches = [StoreSearch(s.index, s.name, -1, None, stepping=True) for s in first]
+    for search, quick in zip(searches, first, strict=True):
+        search.failed = quick.failed
+    starts = [s.high or MAX_COURIERS_PER_STORE for s in first]
+    more, last_counts, last_results = _search(scenario, run, searches, starts, seeds, target, weights, progress)
+    runs += more
 
     minimum = [s.high for s in searches]
     at_minimum: dict[str, Any] = {}
     if all(m is not None for m in minimum):
-        final = scenario.with_couriers([spread(m or 0, weights) for m in minimum])
-        pooled = run([final.with_overrides(seed=seed) for seed in seeds])
-        runs += len(pooled)
-        at_minimum = pooled_kpis([r.log for r in pooled])
+        if last_counts != minimum or len(last_results) != len(seeds):
+            final = scenario.with_couriers([spread(m or 0, weights) for m in minimum])
+            last_results = run([final.with_overrides(seed=seed) for seed in seeds])
+            runs += len(last_results)
+        at_minimum = pooled_kpis([r.log for r in last_results])
     return PlanResult(
         policy=policy,
         target=target,
@@ -157,13 +169,46 @@ def plan_couriers(
                 "min_couriers": s.high,
                 "couriers_by_shift": spread(s.high, weights) if s.high is not None else None,
                 "kpis_at_min": s.tried.get(s.high) if s.high is not None else None,
-                "kpis_one_fewer": s.tried.get(s.low) if s.low else None,
+                "kpis_one_fewer": s.tried.get(s.low) if s.low > 0 else None,
             }
             for s in searches
         ],
         runs=runs,
         at_minimum=at_minimum,
     )
+
+
+def _search(
+    scenario: Scenario,
+    run: Runner,
+    searches: list[StoreSearch],
+    starts: list[int],
+    seeds: Sequence[int],
+    target: float,
+    weights: list[int],
+    progress: Callable[[str], None] | None,
+) -> tuple[int, list[int], list[SimResult]]:
+    """Run until every store's bracket is closed: one run per seed and step, every store at once.
+    Returns the runs made and the counts and results of the last step."""
+    runs, counts, results = 0, [], []
+    while not all(s.done for s in searches):
+        counts = [
+            (s.high if s.high is not None else max(s.low, 0)) if s.done else s.next_count(start)
+            for s, start in zip(searches, starts, strict=True)
+        ]
+        trial = scenario.with_couriers([spread(n, weights) for n in counts])
+        results = run([trial.with_overrides(seed=seed) for seed in seeds])
+        runs += len(results)
+        for search, count in zip(searches, counts, strict=True):
+            if search.done:
+                continue
+            kept = search.record(count, store_kpis(results, search.index), target)
+            if progress is not None:
+                verdict = "keeps" if kept else "misses"
+                progress(
+                    f"{search.name}: {count} couriers {verdict} the target on {len(seeds)} seed(s) {search.tried[count]}"
+                )
+    return runs, counts, results
 
 
 def pooled_kpis(logs: Sequence[events.EventLog]) -> dict[str, Any]:

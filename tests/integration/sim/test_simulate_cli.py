@@ -81,3 +81,30 @@ def test_ledger_verify_after_a_simulated_evening_on_the_database_it_kept(tmp_pat
     verified = runner.invoke(app, ["ledger", "verify"], env={"NEWRETAIL_DATABASE_URL": url})
     assert verified.exit_code == 0, verified.output
     assert "ledger verified" in verified.stdout and "balances" in verified.stdout
+
+
+def test_plan_finds_the_smallest_fleet_each_store_needs(tmp_path: Path, tiny: dict[str, Any]) -> None:
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(yaml.safe_dump(tiny))
+    args = ["plan", str(scenario), "--target-on-time", "0.75", "--policy", "fifo-nearest", "--hours", "0.05"]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["policy"] == "fifo-nearest" and summary["target_on_time"] == 0.75
+    assert summary["total_couriers"] == sum(s["min_couriers"] for s in summary["stores"])
+    for store in summary["stores"]:
+        at_min, fewer = store["kpis_at_min"], store["kpis_one_fewer"]
+        assert store["couriers_by_shift"] == [store["min_couriers"]]
+        assert at_min["on_time_rate"] >= 0.75 and at_min["express_offered_rate"] >= 0.75
+        if store["min_couriers"] > 1:  # one courier fewer misses the target
+            assert fewer["on_time_rate"] < 0.75 or fewer["express_offered_rate"] < 0.75
+    assert summary["kpis_at_minimum"]["deliveries"] > 0
+
+
+def test_plan_refuses_a_target_that_is_not_a_share(tmp_path: Path, tiny: dict[str, Any]) -> None:
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(yaml.safe_dump(tiny))
+    result = CliRunner().invoke(app, ["plan", str(scenario), "--target-on-time", "95"])
+    assert result.exit_code == 2 and "between 0 and 1" in result.output
+    result = CliRunner().invoke(app, ["plan", str(scenario), "--policy", "random"])
+    assert result.exit_code == 2 and "unknown policy" in result.output
