@@ -83,14 +83,41 @@ def store_couriers(conn: Connection, tenant_id: str, store_id: str) -> list[Cour
     ]
 
 
-def courier_free_times(conn: Connection, tenant_id: str, store_id: str, now: datetime) -> list[datetime]:
-    """One instant per courier on shift: now if idle, else when they are expected back and free."""
-    rows = conn.execute(
-        select(couriers.c.free_at).where(
-            couriers.c.tenant_id == tenant_id, couriers.c.store_id == store_id, couriers.c.on_shift.is_(True)
+@dataclass(frozen=True, slots=True)
+class CourierPlan:
+    """What the promise needs from the dispatcher: when each courier on shift is free once its
+    planned next trip is done, and which orders that plan already carries."""
+
+    free_at: list[datetime]
+    planned_orders: frozenset[str]
+
+
+def courier_plan(conn: Connection, tenant_id: str, store_id: str, now: datetime) -> CourierPlan:
+    """Courier free times after the trips the last dispatch round planned or loaded (those orders
+    need no courier of their own any more: they share the planned trip)."""
+    free = {
+        row.id: max(row.free_at or now, now)
+        for row in conn.execute(
+            select(couriers.c.id, couriers.c.free_at).where(
+                couriers.c.tenant_id == tenant_id, couriers.c.store_id == store_id, couriers.c.on_shift.is_(True)
+            )
         )
-    ).scalars()
-    return [max(free_at or now, now) for free_at in rows]
+    }
+    planned: set[str] = set()
+    rows = conn.execute(
+        select(trips.c.courier_id, trips.c.planned_back, trip_stops.c.order_id)
+        .select_from(trips.join(trip_stops, trip_stops.c.trip_id == trips.c.id))
+        .where(
+            trips.c.tenant_id == tenant_id,
+            trips.c.store_id == store_id,
+            trips.c.status.in_(("planned", "loading")),
+        )
+    )
+    for row in rows:
+        planned.add(row.order_id)
+        if row.courier_id in free:
+            free[row.courier_id] = max(free[row.courier_id], row.planned_back)
+    return CourierPlan(sorted(free.values()), frozenset(planned))
 
 
 def recent_orders_per_trip(conn: Connection, tenant_id: str, store_id: str, since: datetime) -> float:

@@ -21,7 +21,7 @@ from newretail.core.idempotency import run_idempotent
 from newretail.core.ids import new_id
 from newretail.core.money import Money
 from newretail.core.uow import UnitOfWork, joined
-from newretail.delivery.roster import courier_free_times, recent_orders_per_trip
+from newretail.delivery.roster import courier_plan, recent_orders_per_trip
 from newretail.fulfilment.repository import FulfilmentRepository
 from newretail.fulfilment.substitution import SubstitutionPreference
 from newretail.inventory import services as inventory
@@ -327,17 +327,17 @@ def _store_load(uow: UnitOfWork, tenant_id: str, store_id: str, ops: StoreOperat
     waiting = repo.order_rows_in_status(tenant_id, store_id, [OrderStatus.PLACED])
     queued = [QueuedOrder(r.id, r.item_count, r.created_at, r.distance_m) for r in waiting]
     # Orders being picked or packed already hold pickers (their shifts' busy_until) and will take
-    # couriers before this one.
+    # couriers before this one. Those the dispatcher already put on a trip ride on it: their
+    # couriers are free when that trip is back.
     underway = repo.order_rows_in_status(tenant_id, store_id, [OrderStatus.PICKING, OrderStatus.PACKED])
+    dispatch = courier_plan(uow.conn, tenant_id, store_id, now)
     committed = [
         (max(r.estimated_pick_complete, now) + timedelta(seconds=ops.dispatch_seconds), r.distance_m)
         for r in underway
-        if r.distance_m is not None
+        if r.distance_m is not None and r.id not in dispatch.planned_orders
     ]
     sharing = recent_orders_per_trip(uow.conn, tenant_id, store_id, now - TRIP_SHARING_WINDOW)
-    couriers = couriers_after_committed_rides(
-        courier_free_times(uow.conn, tenant_id, store_id, now), committed, now, ops.promise, sharing
-    )
+    couriers = couriers_after_committed_rides(dispatch.free_at, committed, now, ops.promise, sharing)
     length = ops.slot_length
     first = _next_boundary(now, length)
     starts = [first + i * length for i in range(ops.slots_ahead)]

@@ -32,6 +32,11 @@ def test_packed_order_is_loaded_departs_and_is_delivered_with_proof(depot) -> No
     assert (
         delivery.get_courier(depot.runtime.uow(), tenant_id=depot.tenant_id, courier_id=courier_id).state == "waiting"
     )
+    # The promise sees the loaded trip: its order needs no courier of its own, the courier is
+    # free once the trip is back.
+    with depot.runtime.engine.connect() as conn:
+        plan = roster.courier_plan(conn, depot.tenant_id, depot.store_id, depot.runtime.clock.now())
+    assert plan.planned_orders == {order_id} and plan.free_at == [trip.planned_back]
 
     depot.advance(timedelta(minutes=1))
     riding = delivery.depart(depot.runtime.uow(), tenant_id=depot.tenant_id, trip_id=trip.id)
@@ -42,9 +47,8 @@ def test_packed_order_is_loaded_departs_and_is_delivered_with_proof(depot) -> No
     assert courier.free_at == riding.planned_back > depot.runtime.clock.now()
     # The promise model sees the courier busy until the expected return.
     with depot.runtime.engine.connect() as conn:
-        assert roster.courier_free_times(conn, depot.tenant_id, depot.store_id, depot.runtime.clock.now()) == [
-            riding.planned_back
-        ]
+        plan = roster.courier_plan(conn, depot.tenant_id, depot.store_id, depot.runtime.clock.now())
+    assert plan.free_at == [riding.planned_back] and plan.planned_orders == frozenset()
 
     stop = riding.stops[0]
     assert stop.eta is not None and stop.eta > depot.runtime.clock.now()
