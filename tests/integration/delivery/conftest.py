@@ -15,7 +15,7 @@ from newretail.delivery import services as delivery
 from newretail.fulfilment import services as fulfilment
 from newretail.inventory import services as inventory
 from newretail.ordering import services as ordering
-from newretail.ordering.model import FulfilmentMethod, OrderStatus
+from newretail.ordering.model import FulfilmentMethod, OrderStatus, PaymentMode
 from newretail.ordering.services import DeliveryOption
 
 
@@ -47,7 +47,10 @@ class Depot:
         return view.id
 
     def place(
-        self, at_km: tuple[float, float] = (1.0, 0.0), lines: tuple[tuple[str, int], ...] = (("MILK-1", 1),)
+        self,
+        at_km: tuple[float, float] = (1.0, 0.0),
+        lines: tuple[tuple[str, int], ...] = (("MILK-1", 1),),
+        payment_mode: PaymentMode = PaymentMode.PAY_ON_DELIVERY,
     ) -> str:
         for sku, quantity in lines:
             ordering.set_cart_line(
@@ -64,6 +67,7 @@ class Depot:
             method=FulfilmentMethod.DELIVERY,
             option=DeliveryOption.EXPRESS,
             address=offset_km(self.location, *at_km),
+            payment_mode=payment_mode,
         )
         return str(placed["id"])
 

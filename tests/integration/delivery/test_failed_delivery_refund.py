@@ -9,15 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from newretail.core.geo import offset_km
 from newretail.core.messaging import PublishedEvent, outbox
 from newretail.core.money import Money
 from newretail.delivery import services as delivery
 from newretail.delivery.model import FailureReason
 from newretail.ordering import payment
 from newretail.ordering import services as ordering
-from newretail.ordering.model import FulfilmentMethod, OrderStatus, PaymentMode
-from newretail.ordering.services import DeliveryOption
+from newretail.ordering.model import OrderStatus, PaymentMode
 from newretail.payments import ledger
 from newretail.payments import services as payments
 from newretail.payments.config import PaymentSettings
@@ -41,24 +39,7 @@ def providers(depot: Any) -> PaymentProviders:
 
 
 def place_paid(depot: Any, providers: PaymentProviders, *, method: Method = Method.WALLET, token: str = "") -> str:
-    for sku, quantity in (("MILK-1", 2), ("APPLE-1", 400)):
-        ordering.set_cart_line(
-            depot.runtime.uow(),
-            tenant_id=depot.tenant_id,
-            customer_id=depot.world.customer.id,
-            product_id=depot.shop.ids[sku],
-            quantity=quantity,
-        )
-    placed = ordering.checkout(
-        depot.runtime.uow(),
-        tenant_id=depot.tenant_id,
-        customer_id=depot.world.customer.id,
-        method=FulfilmentMethod.DELIVERY,
-        option=DeliveryOption.EXPRESS,
-        address=offset_km(depot.location, 1.0, 0.3),
-        payment_mode=PaymentMode.PAY_NOW,
-    )
-    order_id = str(placed["id"])
+    order_id = depot.place(at_km=(1.0, 0.3), lines=(("MILK-1", 2), ("APPLE-1", 400)), payment_mode=PaymentMode.PAY_NOW)
     view = payment.pay(
         depot.runtime.uow(),
         providers,
