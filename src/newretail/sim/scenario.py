@@ -279,6 +279,9 @@ def _problems(error: ValidationError) -> list[str]:
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown field"
+        if not item["loc"] and message.startswith("Value error, "):  # a cross-field check names its field
+            lines.append(message.removeprefix("Value error, "))
+            continue
         lines.append(f"{where}: {message}")
     return lines
 

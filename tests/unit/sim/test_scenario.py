@@ -73,6 +73,10 @@ def _write(tmp_path: Path, change: dict[str, object] | None = None, drop: str | 
         ({"payment.wallet_top_up_minor": -1}, "payment.wallet_top_up_minor:"),
         ({"payment.wallet_top_up": 100}, "payment.wallet_top_up: unknown field"),
         ({"payment.authorisation_margin_bps": 20_000}, "payment.authorisation_margin_bps:"),
+        ({"delivery": {"customer_absent_rate": 1.5}}, "delivery.customer_absent_rate:"),
+        ({"delivery": {"tick_seconds": 1}}, "delivery.tick_seconds:"),
+        ({"stores.0.couriers": [10, 10]}, "stores.0.couriers: one count per staff.couriers shift (1), got 2"),
+        ({"stores.2.couriers": [-1]}, "stores.2.couriers.0:"),
     ],
 )
 def test_a_bad_field_is_named_with_the_file(tmp_path: Path, change: dict[str, object], field: str) -> None:
@@ -119,3 +123,11 @@ def test_overrides_change_hours_and_seed_only() -> None:
     assert shorter.stores == scenario.stores
     with pytest.raises(ScenarioInvalid):
         scenario.with_overrides(hours=0)
+
+
+def test_courier_counts_per_store_override_the_shifts() -> None:
+    scenario = load_scenario(SMALL)
+    assert scenario.couriers_at(0) == [30]
+    smaller = scenario.with_couriers([[12], [30], [7]])
+    assert [smaller.couriers_at(i) for i in range(3)] == [[12], [30], [7]]
+    assert smaller.staff == scenario.staff and smaller.stores[0].name == scenario.stores[0].name
