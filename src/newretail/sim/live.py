@@ -536,7 +536,7 @@ class LiveSimulation(Simulation):
                 self._perform(partial(self._adopt_batch, picker))
         self._adopted["riding_couriers"] = self.live_couriers.adopt()
         if any(self._adopted.values()):
-            log.info("live traffic: adopted from the last run: %s", dict(self._adopted))
+            log.info("live traffic: adopted from the last run: %s", {k: n for k, n in self._adopted.items() if n})
 
     def _adopt_order(self, order: Order) -> None:
         if order.status is OrderStatus.AWAITING_PAYMENT:  # stopped between checkout and paying
