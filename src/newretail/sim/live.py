@@ -390,6 +390,10 @@ class LiveCouriers(DispatchingCouriers):
             return
         super()._depart(store, trip_id)
 
+    def out_on_trips(self) -> int:
+        """Couriers riding or riding back (read from another thread: a snapshot, no lock)."""
+        return sum(1 for courier in list(self._couriers.values()) if courier.trip_id is not None)
+
     def adopt(self) -> int:
         """Couriers a previous run left out on a trip ride on from where they are. Returns how many."""
         sim = self.sim
@@ -419,6 +423,10 @@ class LiveSimulation(Simulation):
         self._reported: Counter[str] = Counter()
         self.problems: Counter[str] = Counter()  # error code (a domain error), or "unexpected"
         self._adopted: Counter[str] = Counter()
+
+    def pickers_picking(self) -> int:
+        """Pickers walking a batch (read from another thread: a snapshot, no lock)."""
+        return sum(1 for store in self.stores for picker in list(store.pickers.values()) if picker.busy)
 
     # -- hooks of the engine ----------------------------------------------------------------------
     def started(self) -> None:

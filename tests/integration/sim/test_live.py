@@ -204,40 +204,42 @@ def test_a_restart_carries_on_with_what_the_last_run_left_half_done(
     runtime: Runtime, city: DemoCity, traffic_made: list[LiveTraffic]
 ) -> None:
     first, live = start(runtime, traffic_made, orders_per_hour=240.0, seed=11)
-
-    def in_flight() -> bool:
-        statuses = {o.status for o in live_orders(runtime, live)}
-        return {OrderStatus.PICKING, OrderStatus.OUT_FOR_DELIVERY} <= statuses
-
-    wait_for(in_flight, "orders being picked and out for delivery at once")
+    # Two of each, so that the one action still under way when it stops cannot finish them all.
+    wait_for(
+        lambda: first.sim.pickers_picking() >= 2 and first.sim.live_couriers.out_on_trips() >= 2,
+        "two pickers picking and two couriers out at once",
+    )
     assert first.stop()
     left = {o.id: o for o in live_orders(runtime, live)}
     picking = [o.id for o in left.values() if o.status is OrderStatus.PICKING]
     riding = [o.id for o in left.values() if o.status is OrderStatus.OUT_FOR_DELIVERY]
     waiting = [o.id for o in left.values() if o.status is OrderStatus.PLACED]
-    assert picking and riding
+    couriers_out = sum(
+        trip is not None and trip.status in (TripStatus.RIDING, TripStatus.RETURNING)
+        for store in live.world.stores
+        for ids in store.courier_ids
+        for trip in (delivery.courier_trip(runtime.uow(), tenant_id=city.tenant_id, courier_id=c) for c in ids)
+    )
+    assert picking and couriers_out >= 1
 
     second, _ = start(runtime, traffic_made, orders_per_hour=1.0, seed=12)  # hardly anyone new
+    finished = {OrderStatus.DELIVERED, OrderStatus.COLLECTED, OrderStatus.RETURNED, OrderStatus.CANCELLED}
     moved_on = {
-        OrderStatus.PICKING: {OrderStatus.PACKED, OrderStatus.OUT_FOR_DELIVERY, OrderStatus.DELIVERED},
-        OrderStatus.OUT_FOR_DELIVERY: {OrderStatus.DELIVERED, OrderStatus.DELIVERY_FAILED, OrderStatus.RETURNED},
-        OrderStatus.PLACED: {OrderStatus.PICKING, OrderStatus.PACKED, OrderStatus.OUT_FOR_DELIVERY},
+        OrderStatus.PLACED: {OrderStatus.PICKING, OrderStatus.PACKED, OrderStatus.READY_FOR_COLLECTION},
+        OrderStatus.PICKING: {OrderStatus.PACKED, OrderStatus.READY_FOR_COLLECTION, OrderStatus.OUT_FOR_DELIVERY},
+        OrderStatus.OUT_FOR_DELIVERY: {OrderStatus.DELIVERY_FAILED},
     }
 
     def all_moved_on() -> bool:
         now = ordering.orders_by_ids(runtime.uow(), tenant_id=city.tenant_id, order_ids=[*picking, *riding, *waiting])
-        return all(
-            now[oid].status in moved_on[left[oid].status]
-            or now[oid].status in (OrderStatus.DELIVERED, OrderStatus.READY_FOR_COLLECTION, OrderStatus.COLLECTED)
-            or now[oid].status is OrderStatus.CANCELLED  # nothing on the shelf at all
-            for oid in now
-        )
+        return all(now[oid].status in finished | moved_on[left[oid].status] for oid in now)
 
     wait_for(all_moved_on, "every order the first run left open moving on")
     assert second.stop()
     adopted = second.sim._adopted
-    assert adopted["riding_couriers"] >= 1 and adopted["batches"] >= 1
-    assert adopted[OrderStatus.PICKING.value] == len(picking)
+    assert adopted["batches"] >= 1 and adopted[OrderStatus.PICKING.value] == len(picking)
+    assert adopted["riding_couriers"] == couriers_out
+    assert adopted[OrderStatus.PLACED.value] == len(waiting)
     for sim in (first.sim, second.sim):
         assert sim.problems["unexpected"] == 0, sim.problems
     assert payments.verify_ledger(runtime.uow()).ok
