@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_DB ?= sqlite:///demo.db
+# Live traffic while the demo serves: simulated orders per hour across the city.
+DEMO_ORDERS_PER_HOUR ?= 45
 
 .PHONY: demo test lint typecheck unit bench clean
 
@@ -20,7 +22,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	NEWRETAIL_DATABASE_URL=$(DEMO_DB) $(BIN)/newretail seed
-	NEWRETAIL_DATABASE_URL=$(DEMO_DB) $(BIN)/newretail serve
+	NEWRETAIL_DATABASE_URL=$(DEMO_DB) $(BIN)/newretail serve --live-orders --orders-per-hour $(DEMO_ORDERS_PER_HOUR)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks examples

@@ -26,6 +26,11 @@ DEMO_STORES = (
     ("FreshMart Brixton", "5 Electric Ave, London SW9", 51.4622, -0.1141),
 )
 
+# Where the demo's people work (the manager, picker and courier logins). Live traffic
+# (``serve --live-orders``) runs at the other stores, so people and simulated staff never share a
+# pick queue or a courier pool.
+DEMO_STAFFED_STORE = DEMO_STORES[0][0]
+
 
 @dataclass
 class DemoCity:
@@ -66,11 +71,12 @@ def seed_demo(runtime: Runtime, *, seed: int = 42) -> DemoCity:
     for index, store in enumerate(stores):
         seed_store_stock(runtime, tenant_id, store.id, seed=seed + index)
         seed_store_staff(runtime, tenant_id, store.id, pickers=DEMO_PICKERS, couriers=0)
+    staffed = next(s for s in stores if s.name == DEMO_STAFFED_STORE)
     people = [
         ("admin@freshmart.test", "Ada Admin", Role.TENANT_ADMIN, None),
-        ("manager@freshmart.test", "Mo Manager", Role.STORE_MANAGER, stores[0].id),
-        ("picker@freshmart.test", "Pat Picker", Role.PICKER, stores[0].id),
-        ("courier@freshmart.test", "Cass Courier", Role.COURIER, stores[0].id),
+        ("manager@freshmart.test", "Mo Manager", Role.STORE_MANAGER, staffed.id),
+        ("picker@freshmart.test", "Pat Picker", Role.PICKER, staffed.id),
+        ("courier@freshmart.test", "Cass Courier", Role.COURIER, staffed.id),
         ("shopper@freshmart.test", "Sam Shopper", Role.CUSTOMER, None),
     ]
     for email, name, role, store_id in people:

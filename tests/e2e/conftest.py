@@ -1,5 +1,6 @@
 """A real server and a real browser: uvicorn on a free localhost port serving a freshly seeded demo
-city in a SQLite file, driven by Debian's Chromium through Playwright.
+city in a SQLite file, driven by Debian's Chromium through Playwright. Every test runs twice: on a
+quiet demo, and with live traffic (``serve --live-orders``) moving the city on the real clock.
 
 Playwright's own browser download is never used (there is no internet for it): the tests launch
 ``/usr/bin/chromium``. In CI (CI=true) a missing Chromium fails the run; elsewhere the tests skip.
@@ -25,9 +26,11 @@ from newretail.core.runtime import Runtime
 from newretail.core.settings import Settings
 from newretail.migrate import upgrade
 from newretail.seed import DEMO_PASSWORD, DemoCity, seed_demo
+from newretail.sim.live import LiveSettings, LiveTraffic
 
 CHROMIUM = os.environ.get("NEWRETAIL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+LIVE_ORDERS_PER_HOUR = 1200.0  # busy: a live order every few seconds somewhere in the city
 
 
 def _in_ci() -> bool:
@@ -45,16 +48,21 @@ class DemoServer:
     base_url: str
     runtime: Runtime
     city: DemoCity
+    live: LiveTraffic | None = None
     password: str = DEMO_PASSWORD
 
 
-@pytest.fixture(scope="session")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+@pytest.fixture(scope="session", params=["quiet", "live"])
+def demo_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     database = tmp_path_factory.mktemp("e2e") / "demo.db"
     settings = Settings(database_url=f"sqlite:///{database}", argon2_time_cost=1, argon2_memory_kib=1024)
     runtime = Runtime.from_settings(settings)
     upgrade(runtime.engine)
     city = seed_demo(runtime)
+    live = None
+    if request.param == "live":
+        live = LiveTraffic(runtime, LiveSettings(orders_per_hour=LIVE_ORDERS_PER_HOUR))
+        live.start()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))  # the OS picks a free port; uvicorn serves on this very socket
     port = sock.getsockname()[1]
@@ -67,10 +75,13 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
             raise RuntimeError("the web server did not start")
         time.sleep(0.02)
     try:
-        yield DemoServer(f"http://127.0.0.1:{port}", runtime, city)
+        yield DemoServer(f"http://127.0.0.1:{port}", runtime, city, live)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        if live is not None:
+            assert live.stop(), "live traffic did not stop"
+            assert live.sim.problems["unexpected"] == 0, live.sim.problems
         sock.close()
         runtime.engine.dispose()
 

@@ -61,6 +61,10 @@ MAX_LINE_UNITS = ordering.MAX_LINE_UNITS
 PROGRESS_EVERY = 250  # actions between progress callbacks
 
 Progress = Callable[[float, float], None]  # (simulated seconds done, simulated seconds planned)
+# Live mode (``newretail.sim.live``): called before each action with its simulated seconds; blocks
+# until the action is due on the wall clock and returns the instant to set the clock to (never
+# before the action's own), or None to stop the run.
+Pace = Callable[[float], datetime | None]
 
 
 @dataclass
@@ -120,7 +124,14 @@ class SimResult:
 
 
 class Simulation:
-    def __init__(self, runtime: Runtime, scenario: Scenario, *, couriers: CourierAgents | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        scenario: Scenario,
+        *,
+        couriers: CourierAgents | None = None,
+        world: World | None = None,
+    ) -> None:
         if not isinstance(runtime.clock, SimulatedClock):
             raise TypeError("the digital twin needs a runtime on a SimulatedClock")
         self.runtime = runtime
@@ -135,7 +146,7 @@ class Simulation:
         self.now_s = 0.0
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._sequence = itertools.count()
-        self._world: World | None = None
+        self._world: World | None = world  # given: an existing world (the live demo city), not seeded
         self.stores: list[StoreAgent] = []
         self._store_by_id: dict[str, StoreAgent] = {}
         self.orders: dict[str, OrderState] = {}
@@ -177,10 +188,11 @@ class Simulation:
         return self.world.tenant_id
 
     # -- running ------------------------------------------------------------------------------
-    def run(self, progress: Progress | None = None) -> SimResult:
+    def run(self, progress: Progress | None = None, *, pace: Pace | None = None) -> SimResult:
         self.clock.set(self.start)
         seeding_began = wallclock.perf_counter()
-        self._world = seed_world(self.runtime, self.scenario)
+        if self._world is None:
+            self._world = seed_world(self.runtime, self.scenario)
         self.payments.attach(self)
         seeding_seconds = wallclock.perf_counter() - seeding_began
         products = self.world.products
@@ -191,6 +203,7 @@ class Simulation:
             self._schedule_pickers(store)
             self._schedule_next_arrival(store, 0.0)
         self.couriers.attach(self)
+        self.started()
         if progress is not None:
             progress(0.0, self.horizon_s)
 
@@ -201,9 +214,17 @@ class Simulation:
             when, _, action = heapq.heappop(self._queue)
             if when > limit:
                 break
-            self.now_s = when
-            self.clock.set(self.instant(when))
-            action()
+            if pace is None:
+                self.now_s = when
+                self.clock.set(self.instant(when))
+            else:
+                paced = pace(when)
+                if paced is None:
+                    break
+                instant = max(paced, self.instant(when))
+                self.now_s = self.seconds(instant)
+                self.clock.set(instant)
+            self._perform(action)
             actions += 1
             if progress is not None and actions % PROGRESS_EVERY == 0:
                 progress(min(when, self.horizon_s), self.horizon_s)
@@ -222,6 +243,13 @@ class Simulation:
             unfinished_orders=len(self.open_orders),
             database=self.runtime.engine.dialect.name,
         )
+
+    def started(self) -> None:
+        """Hook: the agents are in place, the first action is next (the live driver adopts here)."""
+
+    def _perform(self, action: Callable[[], None]) -> None:
+        """Hook: run one action (the twin lets an error end the run; the live driver logs it)."""
+        action()
 
     # -- staff shifts -------------------------------------------------------------------------
     def shift_windows(self, shift: ShiftSpec) -> list[tuple[float, float]]:
@@ -244,8 +272,9 @@ class Simulation:
 
     def _schedule_pickers(self, store: StoreAgent) -> None:
         for spec_index, shift in enumerate(self.scenario.staff.pickers):
+            given = store.store.picker_ids[spec_index] if store.store.picker_ids else None
             for n in range(shift.count):
-                picker = Picker(f"sim-picker-{store.index}-{spec_index}-{n}", store)
+                picker = Picker(given[n] if given else f"sim-picker-{store.index}-{spec_index}-{n}", store)
                 store.pickers[picker.id] = picker
                 for begins, ends in self.shift_windows(shift):
                     self.at(begins, partial(self._picker_starts, picker))
@@ -436,9 +465,10 @@ class Simulation:
     def _assign_batches(self, store: StoreAgent) -> None:
         while store.waiting and store.idle:
             picker = store.idle.popleft()
-            batch = fulfilment.start_batch(
-                self.runtime.uow(), tenant_id=self.tenant_id, store_id=store.id, picker_id=picker.id
-            )
+            batch = self._next_batch(store, picker)
+            if batch is None:  # nothing this picker may take now
+                store.idle.appendleft(picker)
+                return
             store.waiting.difference_update(batch.order_ids)
             picker.busy = True
             number = store.batches
@@ -452,6 +482,12 @@ class Simulation:
                 orders=list(batch.order_ids),
             )
             _Walk(self, picker, batch, random.Random(f"{self.scenario.seed}/batch/{store.index}/{number}")).begin()
+
+    def _next_batch(self, store: StoreAgent, picker: Picker) -> BatchView | None:
+        """The picker's next batch: the store's oldest waiting orders (every order is the twin's)."""
+        return fulfilment.start_batch(
+            self.runtime.uow(), tenant_id=self.tenant_id, store_id=store.id, picker_id=picker.id
+        )
 
     def _picker_free(self, picker: Picker) -> None:
         picker.busy = False

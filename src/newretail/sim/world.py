@@ -60,6 +60,7 @@ class SimStore:
     spec: StoreSpec
     customers: list[SimCustomer] = field(default_factory=list)
     courier_ids: list[list[str]] = field(default_factory=list)  # per courier shift spec
+    picker_ids: list[list[str]] = field(default_factory=list)  # per picker shift spec; empty: the twin names them
 
 
 @dataclass
