@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import func, select
 
@@ -240,13 +238,10 @@ def test_an_import_for_another_tenants_store_is_not_found(runtime: Runtime, worl
 
 def test_the_whole_demo_catalog_imports_through_the_csv_path(runtime: Runtime, world) -> None:  # type: ignore[no-untyped-def]
     catalog = generate_demo_catalog(42, store_count=1)
-    started = time.perf_counter()
     summary = services.import_catalog_csv(
         runtime.uow(), tenant_id=world.tenant_id, data=catalog.to_csv(0), store_id=world.store.id
     )
-    elapsed = time.perf_counter() - started
     assert summary.products_created == summary.prices_set == summary.locations_set == len(catalog.products)
-    assert elapsed < 15, f"bulk import of {len(catalog.products)} rows took {elapsed:.1f}s"
     again = services.import_catalog_csv(
         runtime.uow(),
         tenant_id=world.tenant_id,

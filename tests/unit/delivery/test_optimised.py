@@ -215,7 +215,7 @@ def test_warm_starts_from_the_previous_plan(town) -> None:
     assert late(second) >= late(first) - 1  # starting from a good plan does not make things worse
 
 
-def test_solve_time_is_bounded_by_the_budget(town) -> None:
+def test_a_large_zone_under_a_small_budget_still_gets_a_plan_that_keeps_the_rules(town) -> None:
     for n in range(15):
         town.courier(f"c{n:02d}")
     for n in range(60):
@@ -223,8 +223,10 @@ def test_solve_time_is_bounded_by_the_budget(town) -> None:
             f"o{n:02d}", at_km=((n % 7) * 0.4 - 1.2, (n % 11) * 0.3 - 1.5), due_in=timedelta(minutes=20 + n % 15)
         )
     plan = OptimisedPolicy(seed=1, seconds_per_order=10.0).plan(town.snapshot(), timedelta(milliseconds=200))
-    # 60 orders would search for ~1 s before converging; the budget cuts it to 200 ms (+ model building)
-    assert plan.stats.solve_seconds < 0.6
+    # 60 orders would search for ~1 s before converging; the budget cuts the search short (how the
+    # budget is split is test_zone_time_limit_...; wall time is measured in benchmarks, not here).
+    every = {f"o{n:02d}" for n in range(60)}
+    assert set(plan.assigned_order_ids()) | set(plan.postponed_order_ids()) == every
     assert plan_violations(town.snapshot(), plan) == []
 
 
