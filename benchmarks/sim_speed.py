@@ -15,7 +15,7 @@ exactly as ``newretail simulate`` does (``sim.runner``), and prints ONE JSON obj
         [--seed 20] [--database postgresql+psycopg://...] [--profile profile.txt]
 
 ``--profile FILE`` also runs cProfile over the event loop and writes the top functions (by
-cumulative and by own time) to FILE; it slows the run, so its ``sim_speedup`` is not comparable.
+cumulative and by own time) to FILE and the raw statistics beside it (FILE.pstats); it slows the run, so its ``sim_speedup`` is not comparable.
 """
 
 from __future__ import annotations
@@ -206,7 +206,8 @@ def main() -> None:
         "statements": timings.statements.get("agents_and_loop", 0),
         "transactions": timings.transactions.get("agents_and_loop", 0),
     }
-    kpis = {k: v for k, v in summary.items() if k not in ("simulated_seconds", "wall_seconds", "sim_speedup")}
+    timing = ("simulated_seconds", "wall_seconds", "sim_speedup", "seeding_seconds")
+    kpis = {k: v for k, v in summary.items() if k not in timing}
     orders = summary["orders"]
     print(
         json.dumps(
@@ -239,6 +240,7 @@ def main() -> None:
         stats.sort_stats("cumulative").print_stats(80)
         stats.sort_stats("tottime").print_stats(60)
         args.profile.write_text(out.getvalue())
+        stats.dump_stats(args.profile.with_suffix(".pstats"))  # for pstats or snakeviz
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, type_coerce, update
 
+from newretail.core.db import JSON_TEXT, document_text, load_document
 from newretail.core.errors import NotFound
 from newretail.fulfilment.model import OrderPicking, PickList
 from newretail.fulfilment.tables import pick_batches, picker_shifts, pickings
@@ -41,10 +42,12 @@ _FREE_BATCH_SHIFT = (
     )
     .values(batch_id=None, busy_until=None)
 )
-_ADD_BATCH = insert(pick_batches)
-_BATCH = select(pick_batches).where(
-    pick_batches.c.tenant_id == bindparam("tenant_id"), pick_batches.c.id == bindparam("batch_id")
-)
+# Documents travel as JSON text that pydantic parses and renders itself (core.db.JSONText).
+_ADD_BATCH = insert(pick_batches).values(pick_list=bindparam("b_pick_list", type_=JSON_TEXT))
+_BATCH = select(
+    *(c for c in pick_batches.c if c.name != "pick_list"),
+    type_coerce(pick_batches.c.pick_list, JSON_TEXT).label("pick_list"),
+).where(pick_batches.c.tenant_id == bindparam("tenant_id"), pick_batches.c.id == bindparam("batch_id"))
 _FINISH_BATCH = (
     update(pick_batches)
     .where(pick_batches.c.id == bindparam("b_batch_id"))
@@ -53,15 +56,19 @@ _FINISH_BATCH = (
 _OPEN_PICKINGS_IN_BATCH = select(func.count()).where(
     pickings.c.batch_id == bindparam("batch_id"), pickings.c.status == "open"
 )
-_ADD_PICKING = insert(pickings)
-_PICKING_ROW = select(pickings).where(
-    pickings.c.tenant_id == bindparam("tenant_id"), pickings.c.order_id == bindparam("order_id")
-)
+_ADD_PICKING = insert(pickings).values(document=bindparam("b_document", type_=JSON_TEXT))
+_PICKING_ROW = select(
+    *(c for c in pickings.c if c.name != "document"), type_coerce(pickings.c.document, JSON_TEXT).label("document")
+).where(pickings.c.tenant_id == bindparam("tenant_id"), pickings.c.order_id == bindparam("order_id"))
 _PICKING_ROW_FOR_UPDATE = _PICKING_ROW.with_for_update()
 _SAVE_PICKING = (
     update(pickings)
     .where(pickings.c.order_id == bindparam("b_order_id"))
-    .values(document=bindparam("b_document"), status=bindparam("b_status"), finished_at=bindparam("b_finished_at"))
+    .values(
+        document=bindparam("b_document", type_=JSON_TEXT),
+        status=bindparam("b_status"),
+        finished_at=bindparam("b_finished_at"),
+    )
 )
 
 
@@ -121,7 +128,7 @@ class FulfilmentRepository:
                 "picker_id": picker_id,
                 "status": "picking",
                 "started_at": now,
-                "pick_list": _PICK_LIST.dump_python(pick_list, mode="json"),
+                "b_pick_list": document_text(_PICK_LIST, pick_list),
             },
         )
 
@@ -132,7 +139,7 @@ class FulfilmentRepository:
         return row
 
     def batch_pick_list(self, row: Any) -> PickList:
-        return _PICK_LIST.validate_python(row.pick_list)
+        return load_document(_PICK_LIST, row.pick_list)
 
     def finish_batch(self, batch_id: str, now: datetime) -> None:
         self.conn.execute(_FINISH_BATCH, {"b_batch_id": batch_id, "b_now": now})
@@ -151,7 +158,7 @@ class FulfilmentRepository:
                 "batch_id": batch_id,
                 "status": "open",
                 "started_at": picking.started_at,
-                "document": _PICKING.dump_python(picking, mode="json"),
+                "b_document": document_text(_PICKING, picking),
             },
         )
 
@@ -160,14 +167,14 @@ class FulfilmentRepository:
         row = self.conn.execute(query, {"tenant_id": tenant_id, "order_id": order_id}).first()
         if row is None:
             raise PickingNotFound("this order is not being picked", order_id=order_id)
-        return _PICKING.validate_python(row.document), row
+        return load_document(_PICKING, row.document), row
 
     def save_picking(self, picking: OrderPicking, status: str = "open") -> None:
         self.conn.execute(
             _SAVE_PICKING,
             {
                 "b_order_id": picking.order_id,
-                "b_document": _PICKING.dump_python(picking, mode="json"),
+                "b_document": document_text(_PICKING, picking),
                 "b_status": status,
                 "b_finished_at": picking.finished_at,
             },

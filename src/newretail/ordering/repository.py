@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from newretail.core.db import JSON_TEXT, document_text, load_document
 from newretail.core.errors import NotFound
 from newretail.ordering.config import StoreOperations
 from newretail.ordering.model import Order, OrderStatus
@@ -42,14 +43,19 @@ def _insert(conn: Connection, table: Any) -> Any:
 
 # The statements carts, quotes, checkout, picking and packing run are built once: building and
 # hashing a statement per call costs several times what the database takes to run it.
-_ORDER_DOCUMENT = select(orders.c.document).where(
+# Order documents travel as JSON text that pydantic parses and renders itself (core.db.JSONText).
+_DOCUMENT = type_coerce(orders.c.document, JSON_TEXT).label("document")
+_ORDER_DOCUMENT = select(_DOCUMENT).where(
     orders.c.tenant_id == bindparam("tenant_id"), orders.c.id == bindparam("order_id")
 )
 _ORDER_DOCUMENT_FOR_UPDATE = _ORDER_DOCUMENT.with_for_update()
-_ORDER_ROW = select(orders).where(orders.c.tenant_id == bindparam("tenant_id"), orders.c.id == bindparam("order_id"))
+_ORDER_ROW = select(*(c for c in orders.c if c.name != "document"), _DOCUMENT).where(
+    orders.c.tenant_id == bindparam("tenant_id"), orders.c.id == bindparam("order_id")
+)
 _ORDER_ROW_FOR_UPDATE = _ORDER_ROW.with_for_update()
-_ADD_ORDER = insert(orders)
-_SAVE_ORDER = update(orders).where(orders.c.id == bindparam("order_key"))  # the SET comes with the values
+_DOCUMENT_PARAM = bindparam("b_document", type_=JSON_TEXT)
+_ADD_ORDER = insert(orders).values(document=_DOCUMENT_PARAM)  # the other columns come with the values
+_SAVE_ORDER = update(orders).where(orders.c.id == bindparam("order_key")).values(document=_DOCUMENT_PARAM)
 _QUEUE_COLUMNS = (
     orders.c.id,
     orders.c.item_count,
@@ -166,6 +172,7 @@ class OrderingRepository:
 
     @staticmethod
     def _columns(order: Order) -> dict[str, Any]:
+        """The row's values for the prebuilt insert and update (the document as ``b_document``)."""
         return {
             "id": order.id,
             "tenant_id": order.tenant_id,
@@ -180,7 +187,7 @@ class OrderingRepository:
             "currency": order.currency,
             "updated_at": order.history[-1].at,
             "payment_held": order.is_held_for_payment,
-            "document": _ORDER.dump_python(order, mode="json"),
+            "b_document": document_text(_ORDER, order),
         }
 
     def order(self, tenant_id: str, order_id: str, *, for_update: bool = False) -> Order:
@@ -188,7 +195,7 @@ class OrderingRepository:
         document = self.conn.execute(query, {"tenant_id": tenant_id, "order_id": order_id}).scalar_one_or_none()
         if document is None:
             raise OrderNotFound("order not found", order_id=order_id)
-        return _ORDER.validate_python(document)
+        return load_document(_ORDER, document)
 
     def order_row(self, tenant_id: str, order_id: str) -> Any:
         row = self.conn.execute(_ORDER_ROW, {"tenant_id": tenant_id, "order_id": order_id}).first()
@@ -202,7 +209,7 @@ class OrderingRepository:
         row = self.conn.execute(query, {"tenant_id": tenant_id, "order_id": order_id}).first()
         if row is None:
             raise OrderNotFound("order not found", order_id=order_id)
-        return _ORDER.validate_python(row.document), row
+        return load_document(_ORDER, row.document), row
 
     def orders_by_ids(self, tenant_id: str, order_ids: list[str]) -> dict[str, Order]:
         if not order_ids:
