@@ -9,13 +9,17 @@ exactly as ``newretail simulate`` does (``sim.runner``), and prints ONE JSON obj
 * ``services``: per service function the twin calls, its calls, wall seconds, ``share`` of the
   event loop's wall time and ms per call, measured by a thin timing wrapper around the function
   (the call itself is unchanged), plus ``agents_and_loop`` for everything outside the services;
+  with ``--round-trips`` also statements (BEGIN straight to the driver not included) and commits
+  per call and per order;
 * ``kpis``: the run's KPIs, so two runs of one seed can be checked to behave identically.
 
     python benchmarks/sim_speed.py [--scenario scenarios/city-20.yaml] [--hours 2] [--from-hour 17]
-        [--seed 20] [--database postgresql+psycopg://...] [--profile profile.txt]
+        [--seed 20] [--database postgresql+psycopg://...] [--profile profile.txt] [--round-trips]
 
-``--profile FILE`` also runs cProfile over the event loop and writes the top functions (by
-cumulative and by own time) to FILE and the raw statistics beside it (FILE.pstats); it slows the run, so its ``sim_speedup`` is not comparable.
+``cpu_seconds`` / ``cpu_ms_per_order`` are this process's CPU time over the event loop: steadier
+than wall time when the machine is shared. ``--profile FILE`` also runs cProfile over the event
+loop and writes the top functions (by cumulative and by own time) to FILE and the raw statistics
+beside it (FILE.pstats); it slows the run, so its ``sim_speedup`` is not comparable.
 """
 
 from __future__ import annotations
@@ -175,37 +179,39 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     parser.add_argument("--database", default=None, help="SQLAlchemy URL (default: a fresh SQLite file)")
     parser.add_argument("--profile", type=Path, default=None, help="also write a cProfile summary here")
+    parser.add_argument(
+        "--round-trips",
+        action="store_true",
+        help="also count statements and commits per service (an engine event per statement: a little slower)",
+    )
     args = parser.parse_args()
     scenario = sliced(load_scenario(args.scenario), args.hours, args.from_hour, args.seed)
 
     timings = Timings()
     profiler = cProfile.Profile() if args.profile else None
     with engine_for(args.database) as engine, timed_services(timings), after_seeding(timings, profiler):
-        timings.watch(engine)
+        if args.round_trips:
+            timings.watch(engine)
         result = simulate(engine, scenario)
         cpu = time.process_time() - timings.cpu_began
     if profiler is not None:
         profiler.disable()
     summary = report(result)
     wall = result.wall_seconds
-    services = {
-        name: {
-            "calls": timings.calls[name],
+    services: dict[str, dict[str, Any]] = {}
+    for name, seconds in sorted(timings.seconds.items(), key=lambda item: -item[1]):
+        calls = timings.calls[name]
+        services[name] = {
+            "calls": calls,
             "seconds": round(seconds, 2),
             "share": round(seconds / wall, 3),
-            "ms_per_call": round(1000 * seconds / timings.calls[name], 3),
-            "statements_per_call": round(timings.statements.get(name, 0) / timings.calls[name], 2),
-            "transactions_per_call": round(timings.transactions.get(name, 0) / timings.calls[name], 2),
+            "ms_per_call": round(1000 * seconds / calls, 3),
         }
-        for name, seconds in sorted(timings.seconds.items(), key=lambda item: -item[1])
-    }
+        if args.round_trips:
+            services[name]["statements_per_call"] = round(timings.statements.get(name, 0) / calls, 2)
+            services[name]["transactions_per_call"] = round(timings.transactions.get(name, 0) / calls, 2)
     outside = wall - sum(timings.seconds.values())
-    services["agents_and_loop"] = {
-        "seconds": round(outside, 2),
-        "share": round(outside / wall, 3),
-        "statements": timings.statements.get("agents_and_loop", 0),
-        "transactions": timings.transactions.get("agents_and_loop", 0),
-    }
+    services["agents_and_loop"] = {"seconds": round(outside, 2), "share": round(outside / wall, 3)}
     timing = ("simulated_seconds", "wall_seconds", "sim_speedup", "seeding_seconds")
     kpis = {k: v for k, v in summary.items() if k not in timing}
     orders = summary["orders"]
@@ -226,8 +232,14 @@ def main() -> None:
                 # CPU time of this process over the event loop: steadier than wall time on a shared machine.
                 "cpu_seconds": round(cpu, 2),
                 "cpu_ms_per_order": round(1000 * cpu / orders, 2) if orders else None,
-                "statements_per_order": round(sum(timings.statements.values()) / orders, 1) if orders else None,
-                "transactions_per_order": round(sum(timings.transactions.values()) / orders, 1) if orders else None,
+                **(
+                    {
+                        "statements_per_order": round(sum(timings.statements.values()) / orders, 1),
+                        "transactions_per_order": round(sum(timings.transactions.values()) / orders, 1),
+                    }
+                    if args.round_trips and orders
+                    else {}
+                ),
                 "seeding_seconds": round(result.seeding_seconds, 2),
                 "services": services,
                 "kpis": kpis,

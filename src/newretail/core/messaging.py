@@ -55,8 +55,12 @@ class Event:
         return cls.event_name or cls.__name__
 
     def payload(self) -> dict[str, Any]:
-        encoded: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(self), default=_json_default))
+        encoded: dict[str, Any] = json.loads(self.payload_json())
         return encoded
+
+    def payload_json(self) -> str:
+        """The payload as the JSON text the outbox stores."""
+        return json.dumps(dataclasses.asdict(self), default=_json_default)
 
 
 def _json_default(value: Any) -> Any:

@@ -53,9 +53,14 @@ _FINISH_BATCH = (
     .where(pick_batches.c.id == bindparam("b_batch_id"))
     .values(status="done", finished_at=bindparam("b_now"))
 )
-_OPEN_PICKINGS_IN_BATCH = select(func.count()).where(
-    pickings.c.batch_id == bindparam("batch_id"), pickings.c.status == "open"
-)
+# Whose batch it is and how many of its totes are still open, in one read.
+_BATCH_PROGRESS = select(
+    pick_batches.c.picker_id,
+    select(func.count())
+    .where(pickings.c.batch_id == pick_batches.c.id, pickings.c.status == "open")
+    .scalar_subquery()
+    .label("open_pickings"),
+).where(pick_batches.c.tenant_id == bindparam("tenant_id"), pick_batches.c.id == bindparam("batch_id"))
 _ADD_PICKING = insert(pickings).values(document=bindparam("b_document", type_=JSON_TEXT))
 _PICKING_ROW = select(
     *(c for c in pickings.c if c.name != "document"), type_coerce(pickings.c.document, JSON_TEXT).label("document")
@@ -144,8 +149,12 @@ class FulfilmentRepository:
     def finish_batch(self, batch_id: str, now: datetime) -> None:
         self.conn.execute(_FINISH_BATCH, {"b_batch_id": batch_id, "b_now": now})
 
-    def open_pickings_in_batch(self, batch_id: str) -> int:
-        return int(self.conn.execute(_OPEN_PICKINGS_IN_BATCH, {"batch_id": batch_id}).scalar_one())
+    def batch_progress(self, tenant_id: str, batch_id: str) -> tuple[str, int]:
+        """(picker id, totes still open) of a batch."""
+        row = self.conn.execute(_BATCH_PROGRESS, {"tenant_id": tenant_id, "batch_id": batch_id}).first()
+        if row is None:
+            raise NotFound("batch not found", batch_id=batch_id)
+        return row.picker_id, int(row.open_pickings)
 
     # -- pickings ---------------------------------------------------------------------------------
     def add_picking(self, *, tenant_id: str, store_id: str, batch_id: str, picking: OrderPicking) -> None:

@@ -366,12 +366,12 @@ def pack(uow: UnitOfWork, *, tenant_id: str, order_id: str, picker_id: str | Non
 
 
 def _finish_batch_if_done(frepo: FulfilmentRepository, tenant_id: str, store_id: str, batch_id: str, now: Any) -> None:
-    if frepo.open_pickings_in_batch(batch_id):
+    picker_id, still_open = frepo.batch_progress(tenant_id, batch_id)
+    if still_open:
         return
-    batch = frepo.batch(tenant_id, batch_id)
     frepo.finish_batch(batch_id, now)
     # The picker's open shift, if it is still on this batch, is free again (one conditional update).
-    frepo.free_shift_of_batch(tenant_id, store_id, batch.picker_id, batch_id)
+    frepo.free_shift_of_batch(tenant_id, store_id, picker_id, batch_id)
 
 
 def batch_view(uow: UnitOfWork, *, tenant_id: str, batch_id: str) -> BatchView:
