@@ -67,9 +67,12 @@ _QUEUE_COLUMNS = (
     orders.c.estimated_pick_complete,
 )
 _ROWS_IN_STATUS: dict[tuple[str, ...], Any] = {}  # one statement per status set, built on first use
+# Every status is named so the (store, status, created_at) index serves the time range: without it
+# the count reads every order the store ever had (thousands by the evening, on every quote).
 _ORDERS_PLACED_SINCE = select(func.count()).where(
     orders.c.tenant_id == bindparam("tenant_id"),
     orders.c.store_id == bindparam("store_id"),
+    orders.c.status.in_([status.value for status in OrderStatus]),
     orders.c.created_at >= bindparam("since"),
 )
 _CART = (
