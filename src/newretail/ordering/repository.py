@@ -108,19 +108,22 @@ _SLOT_BOOKINGS = select(slot_bookings.c.slot_start, slot_bookings.c.booked).wher
     slot_bookings.c.store_id == bindparam("store_id"),
     slot_bookings.c.slot_start.in_(bindparam("starts", expanding=True)),
 )
-_OPEN_SLOT = {
-    "postgresql": postgresql.insert(slot_bookings).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(slot_bookings).on_conflict_do_nothing(),
+
+
+def _take_slot_place(statement: Any) -> Any:
+    """Open the slot with this booking, or take one more place if it still has room: one statement."""
+    # An INSERT's rowcount (1: booked, 0: full) is kept only on request.
+    return statement.on_conflict_do_update(
+        index_elements=[slot_bookings.c.store_id, slot_bookings.c.slot_start],
+        set_={"booked": slot_bookings.c.booked + 1},
+        where=slot_bookings.c.booked < bindparam("b_capacity"),
+    ).execution_options(preserve_rowcount=True)
+
+
+_TAKE_SLOT_PLACE = {
+    "postgresql": _take_slot_place(postgresql.insert(slot_bookings)),
+    "sqlite": _take_slot_place(sqlite.insert(slot_bookings)),
 }
-_TAKE_SLOT_PLACE = (
-    update(slot_bookings)
-    .where(
-        slot_bookings.c.store_id == bindparam("b_store_id"),
-        slot_bookings.c.slot_start == bindparam("b_start"),
-        slot_bookings.c.booked < bindparam("b_capacity"),
-    )
-    .values(booked=slot_bookings.c.booked + 1)
-)
 _STORE_OPERATIONS = select(store_fulfilment_settings.c.settings).where(
     store_fulfilment_settings.c.store_id == bindparam("store_id")
 )
@@ -327,12 +330,10 @@ class OrderingRepository:
 
     def book_slot(self, tenant_id: str, store_id: str, slot_start: datetime, capacity: int) -> bool:
         """Take one place in a slot if it has room: a conditional update, so two checkouts never overbook."""
-        self.conn.execute(
-            _OPEN_SLOT[self.conn.dialect.name],
-            {"tenant_id": tenant_id, "store_id": store_id, "slot_start": slot_start, "booked": 0},
-        )
-        params = {"b_store_id": store_id, "b_start": slot_start, "b_capacity": capacity}
-        result = self.conn.execute(_TAKE_SLOT_PLACE, params)
+        if capacity < 1:
+            return False
+        params = {"tenant_id": tenant_id, "store_id": store_id, "slot_start": slot_start, "booked": 1}
+        result = self.conn.execute(_TAKE_SLOT_PLACE[self.conn.dialect.name], {**params, "b_capacity": capacity})
         return result.rowcount == 1
 
     def free_slot(self, store_id: str, slot_start: datetime) -> None:
