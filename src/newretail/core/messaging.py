@@ -59,8 +59,10 @@ class Event:
         return encoded
 
     def payload_json(self) -> str:
-        """The payload as the JSON text the outbox stores."""
-        return json.dumps(dataclasses.asdict(self), default=_json_default)
+        """The payload as the JSON text the outbox stores. The fields are taken as they are (no deep
+        copy as ``dataclasses.asdict`` makes): nested values are rendered by ``_json_default``."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return json.dumps(fields, default=_json_default)
 
 
 def _json_default(value: Any) -> Any:
