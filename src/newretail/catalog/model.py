@@ -166,6 +166,40 @@ class Product:
                 "temperature_zone must be 'ambient', 'chilled' or 'frozen'", field="temperature_zone"
             ) from exc
 
+    @classmethod
+    def loaded(
+        cls,
+        *,
+        id: str,
+        tenant_id: str,
+        sku: str,
+        gtin: str,
+        name: str,
+        brand: str,
+        category: str,
+        sold_by: str,
+        unit_weight_g: int,
+        temperature_zone: str,
+    ) -> Product:
+        """A product read back from storage. Every stored product was validated when it was
+        written, so the checks above (GTIN check digit, text scans) are not run again: a hot read
+        (carts, checkout, picking) loads many of them per call."""
+        product = object.__new__(cls)
+        for field, value in (
+            ("id", id),
+            ("tenant_id", tenant_id),
+            ("sku", sku),
+            ("gtin", gtin),
+            ("name", name),
+            ("brand", brand),
+            ("category", category),
+            ("sold_by", SoldBy(sold_by)),
+            ("unit_weight_g", unit_weight_g),
+            ("temperature_zone", TemperatureZone(temperature_zone)),
+        ):
+            object.__setattr__(product, field, value)
+        return product
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class ShelfLocation:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from newretail.catalog.model import DuplicateProduct, PricedProduct, Product, ShelfLocation, SoldBy, TemperatureZone
+from newretail.catalog.model import DuplicateProduct, PricedProduct, Product, ShelfLocation, SoldBy
 from newretail.catalog.tables import product_locations, products, store_prices
 from newretail.core.money import Money
 
@@ -23,6 +23,60 @@ T = TypeVar("T")
 def _chunks(items: Sequence[T], size: int = _IN_CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# Hot reads (carts, checkout, picking) are built once: building and hashing a statement per call
+# costs several times what SQLite takes to run it.
+_PRODUCT = select(products).where(products.c.tenant_id == bindparam("tenant_id"), products.c.id == bindparam("id"))
+_PRODUCTS_BY_IDS = select(products).where(
+    products.c.tenant_id == bindparam("tenant_id"), products.c.id.in_(bindparam("ids", expanding=True))
+)
+_PRICES = select(store_prices.c.product_id, store_prices.c.price_minor, store_prices.c.currency).where(
+    store_prices.c.tenant_id == bindparam("tenant_id"),
+    store_prices.c.store_id == bindparam("store_id"),
+    store_prices.c.product_id.in_(bindparam("ids", expanding=True)),
+)
+_LOCATIONS = select(product_locations).where(
+    product_locations.c.tenant_id == bindparam("tenant_id"),
+    product_locations.c.store_id == bindparam("store_id"),
+    product_locations.c.product_id.in_(bindparam("ids", expanding=True)),
+)
+# Products with their price and shelf in one store, in one round trip (either may be missing).
+_IN_STORE = (
+    select(
+        products,
+        store_prices.c.price_minor,
+        store_prices.c.currency,
+        product_locations.c.aisle,
+        product_locations.c.bay,
+        product_locations.c.shelf,
+    )
+    .select_from(
+        products.outerjoin(
+            store_prices,
+            and_(
+                store_prices.c.product_id == products.c.id,
+                store_prices.c.store_id == bindparam("store_id"),
+                store_prices.c.tenant_id == products.c.tenant_id,
+            ),
+        ).outerjoin(
+            product_locations,
+            and_(
+                product_locations.c.product_id == products.c.id,
+                product_locations.c.store_id == bindparam("store_id"),
+                product_locations.c.tenant_id == products.c.tenant_id,
+            ),
+        )
+    )
+    .where(products.c.tenant_id == bindparam("tenant_id"), products.c.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InStoreRow:
+    product: Product
+    price: Money | None  # None: the store does not price it
+    location: ShelfLocation | None  # None: not on a shelf in the store
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,18 +124,25 @@ class CatalogRepository:
             raise DuplicateProduct("a product with this SKU or GTIN already exists") from exc
 
     def product(self, tenant_id: str, product_id: str) -> Product | None:
-        row = self.conn.execute(
-            select(products).where(products.c.tenant_id == tenant_id, products.c.id == product_id)
-        ).first()
+        row = self.conn.execute(_PRODUCT, {"tenant_id": tenant_id, "id": product_id}).first()
         return None if row is None else _product(row)
 
     def products_by_ids(self, tenant_id: str, product_ids: Collection[str]) -> dict[str, Product]:
         found: dict[str, Product] = {}
         for chunk in _chunks(sorted(set(product_ids))):
-            rows = self.conn.execute(
-                select(products).where(products.c.tenant_id == tenant_id, products.c.id.in_(chunk))
-            )
+            rows = self.conn.execute(_PRODUCTS_BY_IDS, {"tenant_id": tenant_id, "ids": list(chunk)})
             found.update((row.id, _product(row)) for row in rows)
+        return found
+
+    def in_store(self, tenant_id: str, store_id: str, product_ids: Collection[str]) -> dict[str, InStoreRow]:
+        """The tenant's products among ``product_ids``, each with its price and shelf in the store."""
+        found: dict[str, InStoreRow] = {}
+        for chunk in _chunks(sorted(set(product_ids))):
+            rows = self.conn.execute(_IN_STORE, {"tenant_id": tenant_id, "store_id": store_id, "ids": list(chunk)})
+            for row in rows:
+                price = None if row.price_minor is None else Money(int(row.price_minor), row.currency)
+                shelf = None if row.aisle is None else ShelfLocation(row.aisle, row.bay, row.shelf)
+                found[row.id] = InStoreRow(_product(row), price, shelf)
         return found
 
     def products_by_skus(self, tenant_id: str, skus: Collection[str]) -> dict[str, Product]:
@@ -150,13 +211,7 @@ class CatalogRepository:
     def prices(self, tenant_id: str, store_id: str, product_ids: Collection[str]) -> dict[str, Money]:
         found: dict[str, Money] = {}
         for chunk in _chunks(sorted(set(product_ids))):
-            rows = self.conn.execute(
-                select(store_prices.c.product_id, store_prices.c.price_minor, store_prices.c.currency).where(
-                    store_prices.c.tenant_id == tenant_id,
-                    store_prices.c.store_id == store_id,
-                    store_prices.c.product_id.in_(chunk),
-                )
-            )
+            rows = self.conn.execute(_PRICES, {"tenant_id": tenant_id, "store_id": store_id, "ids": list(chunk)})
             found.update((row.product_id, Money(int(row.price_minor), row.currency)) for row in rows)
         return found
 
@@ -213,13 +268,7 @@ class CatalogRepository:
     def locations(self, tenant_id: str, store_id: str, product_ids: Collection[str]) -> dict[str, ShelfLocation]:
         found: dict[str, ShelfLocation] = {}
         for chunk in _chunks(sorted(set(product_ids))):
-            rows = self.conn.execute(
-                select(product_locations).where(
-                    product_locations.c.tenant_id == tenant_id,
-                    product_locations.c.store_id == store_id,
-                    product_locations.c.product_id.in_(chunk),
-                )
-            )
+            rows = self.conn.execute(_LOCATIONS, {"tenant_id": tenant_id, "store_id": store_id, "ids": list(chunk)})
             found.update((row.product_id, ShelfLocation(row.aisle, row.bay, row.shelf)) for row in rows)
         return found
 
@@ -264,7 +313,7 @@ def _product_values(product: Product) -> dict[str, Any]:
 
 
 def _product(row: Any) -> Product:
-    return Product(
+    return Product.loaded(
         id=row.id,
         tenant_id=row.tenant_id,
         sku=row.sku,
@@ -272,7 +321,7 @@ def _product(row: Any) -> Product:
         name=row.name,
         brand=row.brand,
         category=row.category,
-        sold_by=SoldBy(row.sold_by),
+        sold_by=row.sold_by,
         unit_weight_g=row.unit_weight_g,
-        temperature_zone=TemperatureZone(row.temperature_zone),
+        temperature_zone=row.temperature_zone,
     )

@@ -41,7 +41,7 @@ from newretail.catalog.model import (
     validate_gtin,
     validate_price_minor,
 )
-from newretail.catalog.repository import CatalogRepository, LocationRow, PriceRow
+from newretail.catalog.repository import CatalogRepository, InStoreRow, LocationRow, PriceRow
 from newretail.core.errors import ValidationFailed
 from newretail.core.ids import new_id
 from newretail.core.money import Money
@@ -291,16 +291,26 @@ def price_lines(uow: UnitOfWork, tenant_id: str, store_id: str, product_ids: Col
     A product the tenant does not have raises ``UnknownProduct``; a product the store does not price
     is simply absent, so the caller decides what "not sold here" means for it.
     """
-    with _reading(uow) as repo:
-        _require_all(product_ids, repo.products_by_ids(tenant_id, product_ids))
-        return repo.prices(tenant_id, store_id, product_ids)
+    found = products_in_store(uow, tenant_id, store_id, product_ids)
+    return {pid: row.price for pid, row in found.items() if row.price is not None}
 
 
 def locations(uow: UnitOfWork, tenant_id: str, store_id: str, product_ids: Collection[str]) -> dict[str, ShelfLocation]:
     """Shelf location of each product in the store; unlocated products are absent."""
+    found = products_in_store(uow, tenant_id, store_id, product_ids)
+    return {pid: row.location for pid, row in found.items() if row.location is not None}
+
+
+def products_in_store(
+    uow: UnitOfWork, tenant_id: str, store_id: str, product_ids: Collection[str]
+) -> dict[str, InStoreRow]:
+    """Each product with its price and shelf location in the store (``None`` where it has none),
+    in one read; ``UnknownProduct`` names every id the tenant does not have. Checkout prices the
+    basket and picking places it with this."""
     with _reading(uow) as repo:
-        _require_all(product_ids, repo.products_by_ids(tenant_id, product_ids))
-        return repo.locations(tenant_id, store_id, product_ids)
+        found = repo.in_store(tenant_id, store_id, product_ids)
+    _require_all(product_ids, found)
+    return found
 
 
 def price_list(

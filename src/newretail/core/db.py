@@ -6,12 +6,19 @@ lock instead of failing to upgrade it); PostgreSQL is the production database.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, MetaData, String, TypeDecorator, create_engine, event
+from pydantic import TypeAdapter
+from sqlalchemy import JSON, DateTime, Engine, MetaData, String, Text, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeEngine
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -42,6 +49,46 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class JSONText(TypeDecorator[Any]):
+    """A JSON column exchanged as its text, for documents pydantic renders and parses itself in one
+    pass (``dump_json`` / ``validate_json``) instead of through dicts and the json module.
+
+    Use it on a statement (``type_coerce(column, JSON_TEXT)``, ``bindparam(..., type_=JSON_TEXT)``),
+    never on a table: the column stays JSON. SQLite keeps JSON as text, so the text goes in and
+    comes out as it is; PostgreSQL's driver parses JSON itself, so there a value read is the parsed
+    document (:func:`load_document` takes either) and a text written is parsed for the driver.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(Text() if dialect.name == "sqlite" else JSON())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "sqlite":
+            return value
+        return json.loads(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return value
+
+
+JSON_TEXT = JSONText()
+
+
+def document_text(adapter: TypeAdapter[T], document: T) -> str:
+    """A document as the JSON text a :class:`JSONText` parameter takes."""
+    return adapter.dump_json(document).decode()
+
+
+def load_document(adapter: TypeAdapter[T], stored: Any) -> T:
+    """A document read through :class:`JSONText` (text) or a plain JSON column (parsed)."""
+    if isinstance(stored, str | bytes):
+        return adapter.validate_json(stored)
+    return adapter.validate_python(stored)
 
 
 def id_column_type() -> String:
@@ -81,7 +128,13 @@ def _sqlite_engine(url: str, *, echo: bool, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        statement = f"BEGIN {mode}"
+        # Straight to the driver: the twin opens tens of thousands of transactions, and a statement
+        # through the engine costs several times this one. Errors still surface as SQLAlchemy's.
+        try:
+            connection.connection.driver_connection.execute(statement)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
 
     return engine
 

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Column, Engine, Index, Integer, String, Table, select, update
+from sqlalchemy import JSON, BigInteger, Column, Engine, Index, Integer, String, Table, bindparam, select, update
 
 from newretail.core.db import UTCDateTime, metadata
 
@@ -37,6 +37,11 @@ outbox = Table(
 )
 Index("ix_outbox_unpublished", outbox.c.published_at, outbox.c.id)
 
+_MARK_PUBLISHED = (
+    update(outbox).where(outbox.c.id.in_(bindparam("event_ids", expanding=True))).values(published_at=bindparam("now"))
+)
+_COUNT_ATTEMPT = update(outbox).where(outbox.c.id == bindparam("event_id")).values(attempts=outbox.c.attempts + 1)
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Event:
@@ -50,8 +55,14 @@ class Event:
         return cls.event_name or cls.__name__
 
     def payload(self) -> dict[str, Any]:
-        encoded: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(self), default=_json_default))
+        encoded: dict[str, Any] = json.loads(self.payload_json())
         return encoded
+
+    def payload_json(self) -> str:
+        """The payload as the JSON text the outbox stores. The fields are taken as they are (no deep
+        copy as ``dataclasses.asdict`` makes): nested values are rendered by ``_json_default``."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return json.dumps(fields, default=_json_default)
 
 
 def _json_default(value: Any) -> Any:
@@ -89,9 +100,12 @@ class MessageBus:
     def subscribe_all(self, handler: Handler) -> None:
         self._catch_all.append(handler)
 
+    def has_handlers(self, event_name: str) -> bool:
+        return bool(self._catch_all) or bool(self._handlers.get(event_name))
+
     def deliver(self, engine: Engine, events: Iterable[PublishedEvent], now: datetime) -> int:
         """Run handlers for ``events``; mark each published once every handler succeeded."""
-        delivered = 0
+        delivered: list[int] = []
         for event in events:
             try:
                 for handler in [*self._handlers.get(event.name, ()), *self._catch_all]:
@@ -99,14 +113,15 @@ class MessageBus:
             except Exception:
                 log.exception("handler failed for event %s #%s; it stays in the outbox", event.name, event.outbox_id)
                 with engine.begin() as conn:
-                    conn.execute(
-                        update(outbox).where(outbox.c.id == event.outbox_id).values(attempts=outbox.c.attempts + 1)
-                    )
+                    conn.execute(_COUNT_ATTEMPT, {"event_id": event.outbox_id})
                 continue
+            delivered.append(event.outbox_id)
+        if delivered:
+            # One transaction marks them all; an event whose mark is lost (a crash before it) is
+            # delivered again by the relay, which handlers tolerate (they are idempotent).
             with engine.begin() as conn:
-                conn.execute(update(outbox).where(outbox.c.id == event.outbox_id).values(published_at=now))
-            delivered += 1
-        return delivered
+                conn.execute(_MARK_PUBLISHED, {"event_ids": delivered, "now": now})
+        return len(delivered)
 
     def relay_pending(self, engine: Engine, now: datetime, limit: int = 500) -> int:
         with engine.connect() as conn:

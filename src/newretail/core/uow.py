@@ -6,15 +6,22 @@ the ``with`` block without committing rolls everything back, events included.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine, bindparam, insert
 
 from newretail.core.clock import Clock, SystemClock
+from newretail.core.db import JSON_TEXT
 from newretail.core.messaging import Event, MessageBus, PublishedEvent, outbox
+
+# One round trip for all of a transaction's events, ids returned in the order they were emitted
+# (needed only when some are delivered in-process); payloads go in as the JSON text they are.
+_ADD_EVENTS = insert(outbox).values(payload=bindparam("b_payload", type_=JSON_TEXT))
+_ADD_EVENTS_RETURNING_IDS = _ADD_EVENTS.returning(outbox.c.id, sort_by_parameter_order=True)
 
 
 class UnitOfWork:
@@ -62,14 +69,33 @@ class UnitOfWork:
         conn = self.conn
         published: list[PublishedEvent] = []
         now = self.clock.now()
-        for event in self._pending:
-            payload = event.payload()
-            result = conn.execute(
-                insert(outbox)
-                .values(tenant_id=event.tenant_id, name=event.event_type(), payload=payload, occurred_at=now)
-                .returning(outbox.c.id)
-            )
-            published.append(PublishedEvent(result.scalar_one(), event.event_type(), event.tenant_id, payload, now))
+        if self._pending:
+            bus = self.bus
+            rows: list[dict[str, Any]] = []
+            for event in self._pending:
+                name = event.event_type()
+                # An event no handler in this process listens to is published by being stored: marking
+                # it in a transaction of its own afterwards (as delivery does) would change nothing else.
+                # Without a bus nothing delivers, so the relay finds it unpublished.
+                unheard = bus is not None and not bus.has_handlers(name)
+                rows.append(
+                    {
+                        "tenant_id": event.tenant_id,
+                        "name": name,
+                        "b_payload": event.payload_json(),
+                        "occurred_at": now,
+                        "published_at": now if unheard else None,
+                    }
+                )
+            if bus is not None and any(row["published_at"] is None for row in rows):
+                ids = conn.execute(_ADD_EVENTS_RETURNING_IDS, rows).scalars().all()
+                published = [
+                    PublishedEvent(outbox_id, row["name"], row["tenant_id"], json.loads(row["b_payload"]), now)
+                    for outbox_id, row in zip(ids, rows, strict=True)
+                    if row["published_at"] is None
+                ]
+            else:
+                conn.execute(_ADD_EVENTS, rows)
         conn.commit()
         self._committed = True
         self._pending = []

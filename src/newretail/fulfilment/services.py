@@ -122,7 +122,9 @@ def start_batch(
             order_ids = list(batches[0].order_ids)
         if not order_ids:
             raise ValidationFailed("name at least one order", field="order_ids")
-        orders = [orepo.order(tenant_id, oid, for_update=True) for oid in sorted(set(order_ids))]
+        locked = [orepo.order_with_row(tenant_id, oid, for_update=True) for oid in sorted(set(order_ids))]
+        orders = [order for order, _row in locked]
+        preferences = {order.id: SubstitutionPreference(row.substitution_preference) for order, row in locked}
         for order in orders:
             if order.store_id != store_id:
                 raise NotFound("order not found at this store", order_id=order.id)
@@ -135,8 +137,7 @@ def start_batch(
             batch_id=batch_id, tenant_id=tenant_id, store_id=store_id, picker_id=picker_id, pick_list=pick_list, now=now
         )
         for order in orders:
-            preference = SubstitutionPreference(orepo.order_row(tenant_id, order.id).substitution_preference)
-            picking = OrderPicking.start(OrderToPick.from_order(order), placements, preference, now)
+            picking = OrderPicking.start(OrderToPick.from_order(order), placements, preferences[order.id], now)
             frepo.add_picking(tenant_id=tenant_id, store_id=store_id, batch_id=batch_id, picking=picking)
             orepo.save_order(order)
             uow.emit(
@@ -159,13 +160,13 @@ def start_batch(
 
 def _placements(uow: UnitOfWork, tenant_id: str, store_id: str, orders: list[Order]) -> dict[str, ProductPlacement]:
     product_ids = sorted({line.product_id for order in orders for line in order.lines})
-    products = catalog.products_by_ids(uow, tenant_id, product_ids)
-    shelves = catalog.locations(uow, tenant_id, store_id, product_ids)
-    return {
-        pid: ProductPlacement(pid, products[pid].gtin, shelves[pid], products[pid].temperature_zone)
-        for pid in product_ids
-        if pid in shelves
-    }
+    found = catalog.products_in_store(uow, tenant_id, store_id, product_ids)  # products and shelves in one read
+    placements = {}
+    for pid in product_ids:
+        product, shelf = found[pid].product, found[pid].location
+        if shelf is not None:
+            placements[pid] = ProductPlacement(pid, product.gtin, shelf, product.temperature_zone)
+    return placements
 
 
 # -- at the shelf ---------------------------------------------------------------------------------
@@ -283,10 +284,14 @@ def resolve_overdue_substitutions(uow: UnitOfWork, *, tenant_id: str | None = No
 
 
 def _locked_picking(uow: UnitOfWork, tenant_id: str, order_id: str) -> OrderPicking:
+    return _locked_picking_row(uow, tenant_id, order_id)[0]
+
+
+def _locked_picking_row(uow: UnitOfWork, tenant_id: str, order_id: str) -> tuple[OrderPicking, Any]:
     picking, row = FulfilmentRepository(uow.conn).picking(tenant_id, order_id, for_update=True)
     if row.status != "open":
         raise Conflict(f"picking of this order is {row.status}", order_id=order_id)
-    return picking
+    return picking, row
 
 
 # -- packing --------------------------------------------------------------------------------------
@@ -299,9 +304,9 @@ def pack(uow: UnitOfWork, *, tenant_id: str, order_id: str, picker_id: str | Non
         now = uow.clock.now()
         orepo = OrderingRepository(uow.conn)
         frepo = FulfilmentRepository(uow.conn)
-        order = orepo.order(tenant_id, order_id, for_update=True)
-        picking = _locked_picking(uow, tenant_id, order_id)
-        row = orepo.order_row(tenant_id, order_id)
+        order, row = orepo.order_with_row(tenant_id, order_id, for_update=True)
+        picking, picking_row = _locked_picking_row(uow, tenant_id, order_id)
+        batch_id = picking_row.batch_id
         try:
             result = picking.pack(now)
         except NothingPicked:
@@ -315,7 +320,7 @@ def pack(uow: UnitOfWork, *, tenant_id: str, order_id: str, picker_id: str | Non
                     tenant_id=tenant_id, order_id=order_id, store_id=order.store_id, reason="nothing could be picked"
                 )
             )
-            _finish_batch_if_done(frepo, tenant_id, order.store_id, frepo.picking(tenant_id, order_id)[1].batch_id, now)
+            _finish_batch_if_done(frepo, tenant_id, order.store_id, batch_id, now)
             uow.commit()
             return order
         inventory.commit_within(
@@ -330,7 +335,6 @@ def pack(uow: UnitOfWork, *, tenant_id: str, order_id: str, picker_id: str | Non
             order.mark_ready_for_collection(now)
         frepo.save_picking(picking, status="packed")
         orepo.save_order(order)
-        batch_id = frepo.picking(tenant_id, order_id)[1].batch_id
         uow.emit(
             OrderPicked(
                 tenant_id=tenant_id,
@@ -362,13 +366,12 @@ def pack(uow: UnitOfWork, *, tenant_id: str, order_id: str, picker_id: str | Non
 
 
 def _finish_batch_if_done(frepo: FulfilmentRepository, tenant_id: str, store_id: str, batch_id: str, now: Any) -> None:
-    if frepo.open_pickings_in_batch(batch_id):
+    picker_id, still_open = frepo.batch_progress(tenant_id, batch_id)
+    if still_open:
         return
-    batch = frepo.batch(tenant_id, batch_id)
     frepo.finish_batch(batch_id, now)
-    shift = frepo.open_shift(tenant_id, store_id, batch.picker_id)
-    if shift is not None and shift.batch_id == batch_id:
-        frepo.update_shift(shift.id, batch_id=None, busy_until=None)
+    # The picker's open shift, if it is still on this batch, is free again (one conditional update).
+    frepo.free_shift_of_batch(tenant_id, store_id, picker_id, batch_id)
 
 
 def batch_view(uow: UnitOfWork, *, tenant_id: str, batch_id: str) -> BatchView:

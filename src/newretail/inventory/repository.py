@@ -19,6 +19,85 @@ from newretail.inventory.model import (
 )
 from newretail.inventory.tables import reservation_lines, reservations, stock_levels, stock_movements
 
+# The statements checkout, packing and the availability reads run are built once: building and
+# hashing a statement per call costs several times what the database takes to run it.
+_LEVEL_COLUMNS = (stock_levels.c.product_id, stock_levels.c.on_hand, stock_levels.c.reserved)
+_LOCK_LEVELS = (
+    select(*_LEVEL_COLUMNS)
+    .where(
+        stock_levels.c.tenant_id == bindparam("tenant_id"),
+        stock_levels.c.store_id == bindparam("store_id"),
+        stock_levels.c.product_id.in_(bindparam("product_ids", expanding=True)),
+    )
+    .order_by(stock_levels.c.product_id)
+    .with_for_update()
+)
+_READ_LEVELS = select(*_LEVEL_COLUMNS).where(
+    stock_levels.c.tenant_id == bindparam("tenant_id"),
+    stock_levels.c.store_id == bindparam("store_id"),
+    stock_levels.c.product_id.in_(bindparam("product_ids", expanding=True)),
+)
+_READ_ALL_LEVELS = select(*_LEVEL_COLUMNS).where(
+    stock_levels.c.tenant_id == bindparam("tenant_id"), stock_levels.c.store_id == bindparam("store_id")
+)
+_LEVELS_IN_STORES = select(stock_levels.c.store_id, *_LEVEL_COLUMNS).where(
+    stock_levels.c.tenant_id == bindparam("tenant_id"),
+    stock_levels.c.store_id.in_(bindparam("store_ids", expanding=True)),
+    stock_levels.c.product_id.in_(bindparam("product_ids", expanding=True)),
+)
+_WRITE_LEVEL = (
+    update(stock_levels)
+    .where(stock_levels.c.store_id == bindparam("sid"), stock_levels.c.product_id == bindparam("pid"))
+    .values(on_hand=bindparam("new_on_hand"), reserved=bindparam("new_reserved"), updated_at=bindparam("now"))
+)
+_ADD_MOVEMENT = insert(stock_movements)
+_ADD_RESERVATION = insert(reservations)
+_ADD_RESERVATION_LINE = insert(reservation_lines)
+# A reservation and its lines in one round trip (lines in product order).
+_RESERVATION = (
+    select(
+        reservations,
+        reservation_lines.c.product_id.label("line_product_id"),
+        reservation_lines.c.quantity.label("line_quantity"),
+        reservation_lines.c.shorted.label("line_shorted"),
+    )
+    .select_from(reservations.outerjoin(reservation_lines, reservation_lines.c.reservation_id == reservations.c.id))
+    .where(reservations.c.tenant_id == bindparam("tenant_id"), reservations.c.id == bindparam("reservation_id"))
+    .order_by(reservation_lines.c.product_id)
+)
+_CLOSE_RESERVATION = (
+    update(reservations)
+    .where(reservations.c.id == bindparam("reservation_id"))
+    .values(status=bindparam("new_status"), closed_at=bindparam("now"))
+)
+_STALE_TOUCHING = (
+    select(reservations.c.id)
+    .where(
+        reservations.c.tenant_id == bindparam("tenant_id"),
+        reservations.c.store_id == bindparam("store_id"),
+        reservations.c.status == ReservationStatus.ACTIVE.value,
+        reservations.c.expires_at <= bindparam("now"),
+        reservations.c.id.in_(
+            select(reservation_lines.c.reservation_id).where(
+                reservation_lines.c.store_id == bindparam("store_id"),
+                reservation_lines.c.product_id.in_(bindparam("product_ids", expanding=True)),
+            )
+        ),
+    )
+    .order_by(reservations.c.expires_at, reservations.c.id)
+)
+_EXPIRED_UNSWEPT_IN_STORES = (
+    select(reservations.c.store_id, reservation_lines.c.product_id, func.sum(reservation_lines.c.quantity))
+    .join(reservations, reservation_lines.c.reservation_id == reservations.c.id)
+    .where(
+        reservations.c.tenant_id == bindparam("tenant_id"),
+        reservations.c.store_id.in_(bindparam("store_ids", expanding=True)),
+        reservations.c.status == ReservationStatus.ACTIVE.value,
+        reservations.c.expires_at <= bindparam("now"),
+    )
+    .group_by(reservations.c.store_id, reservation_lines.c.product_id)
+)
+
 
 class InventoryRepository:
     def __init__(self, conn: Connection) -> None:
@@ -51,45 +130,57 @@ class InventoryRepository:
 
     def lock_levels(self, tenant_id: str, store_id: str, product_ids: list[str]) -> dict[str, StockLevel]:
         """Row-lock the stock rows in product-id order (PostgreSQL); SQLite holds the write lock already."""
-        query = (
-            select(stock_levels.c.product_id, stock_levels.c.on_hand, stock_levels.c.reserved)
-            .where(
-                stock_levels.c.tenant_id == tenant_id,
-                stock_levels.c.store_id == store_id,
-                stock_levels.c.product_id.in_(sorted(product_ids)),
-            )
-            .order_by(stock_levels.c.product_id)
-            .with_for_update()
+        if not product_ids:
+            return {}
+        rows = self.conn.execute(
+            _LOCK_LEVELS, {"tenant_id": tenant_id, "store_id": store_id, "product_ids": sorted(product_ids)}
         )
-        return {
-            row.product_id: StockLevel(row.product_id, row.on_hand, row.reserved) for row in self.conn.execute(query)
-        }
+        return {row.product_id: StockLevel(row.product_id, row.on_hand, row.reserved) for row in rows}
 
     def read_levels(self, tenant_id: str, store_id: str, product_ids: list[str] | None) -> dict[str, StockLevel]:
-        query = select(stock_levels.c.product_id, stock_levels.c.on_hand, stock_levels.c.reserved).where(
-            stock_levels.c.tenant_id == tenant_id, stock_levels.c.store_id == store_id
+        if product_ids is None:
+            rows = self.conn.execute(_READ_ALL_LEVELS, {"tenant_id": tenant_id, "store_id": store_id})
+        elif not product_ids:
+            return {}
+        else:
+            rows = self.conn.execute(
+                _READ_LEVELS, {"tenant_id": tenant_id, "store_id": store_id, "product_ids": list(product_ids)}
+            )
+        return {row.product_id: StockLevel(row.product_id, row.on_hand, row.reserved) for row in rows}
+
+    def levels_in_stores(
+        self, tenant_id: str, store_ids: list[str], product_ids: list[str]
+    ) -> dict[str, dict[str, StockLevel]]:
+        """The stock rows of ``product_ids`` in each of ``store_ids``, in one read (store -> product -> level)."""
+        found: dict[str, dict[str, StockLevel]] = {store_id: {} for store_id in store_ids}
+        if not store_ids or not product_ids:
+            return found
+        rows = self.conn.execute(
+            _LEVELS_IN_STORES, {"tenant_id": tenant_id, "store_ids": store_ids, "product_ids": product_ids}
         )
-        if product_ids is not None:
-            query = query.where(stock_levels.c.product_id.in_(product_ids))
-        return {
-            row.product_id: StockLevel(row.product_id, row.on_hand, row.reserved) for row in self.conn.execute(query)
-        }
+        for row in rows:
+            found[row.store_id][row.product_id] = StockLevel(row.product_id, row.on_hand, row.reserved)
+        return found
 
     def write_level(self, store_id: str, level: StockLevel, now: datetime) -> None:
-        self.conn.execute(
-            update(stock_levels)
-            .where(stock_levels.c.store_id == store_id, stock_levels.c.product_id == level.product_id)
-            .values(on_hand=level.on_hand, reserved=level.reserved, updated_at=now)
-        )
+        self.write_levels(store_id, [level], now)
 
     def write_levels(self, store_id: str, levels: list[StockLevel], now: datetime) -> None:
+        """Absolute values for several rows in one round trip (an executemany)."""
         if not levels:
             return
         self.conn.execute(
-            update(stock_levels)
-            .where(stock_levels.c.store_id == store_id, stock_levels.c.product_id == bindparam("pid"))
-            .values(on_hand=bindparam("new_on_hand"), reserved=bindparam("new_reserved"), updated_at=now),
-            [{"pid": lv.product_id, "new_on_hand": lv.on_hand, "new_reserved": lv.reserved} for lv in levels],
+            _WRITE_LEVEL,
+            [
+                {
+                    "sid": store_id,
+                    "pid": lv.product_id,
+                    "new_on_hand": lv.on_hand,
+                    "new_reserved": lv.reserved,
+                    "now": now,
+                }
+                for lv in levels
+            ],
         )
 
     def add_movements(
@@ -101,8 +192,10 @@ class InventoryRepository:
         reference: str | None,
         now: datetime,
     ) -> None:
+        if not deltas:
+            return
         self.conn.execute(
-            insert(stock_movements),
+            _ADD_MOVEMENT,
             [
                 {
                     "tenant_id": tenant_id,
@@ -127,17 +220,7 @@ class InventoryRepository:
         reference: str | None,
         now: datetime,
     ) -> None:
-        self.conn.execute(
-            insert(stock_movements).values(
-                tenant_id=tenant_id,
-                store_id=store_id,
-                product_id=product_id,
-                delta=delta,
-                reason=reason.value,
-                reference=reference,
-                at=now,
-            )
-        )
+        self.add_movements(tenant_id, store_id, [(product_id, delta)], reason, reference, now)
 
     def movement_totals(self, tenant_id: str, store_id: str) -> dict[str, int]:
         query = (
@@ -150,19 +233,22 @@ class InventoryRepository:
     # -- reservations -----------------------------------------------------------------------------
     def add_reservation(self, reservation: Reservation) -> None:
         self.conn.execute(
-            insert(reservations).values(
-                id=reservation.id,
-                tenant_id=reservation.tenant_id,
-                store_id=reservation.store_id,
-                owner_type=reservation.owner_type,
-                owner_id=reservation.owner_id,
-                status=reservation.status.value,
-                created_at=reservation.created_at,
-                expires_at=reservation.expires_at,
-            )
+            _ADD_RESERVATION,
+            {
+                "id": reservation.id,
+                "tenant_id": reservation.tenant_id,
+                "store_id": reservation.store_id,
+                "owner_type": reservation.owner_type,
+                "owner_id": reservation.owner_id,
+                "status": reservation.status.value,
+                "created_at": reservation.created_at,
+                "expires_at": reservation.expires_at,
+            },
         )
+        if not reservation.lines:
+            return
         self.conn.execute(
-            insert(reservation_lines),
+            _ADD_RESERVATION_LINE,
             [
                 {
                     "reservation_id": reservation.id,
@@ -177,16 +263,10 @@ class InventoryRepository:
         )
 
     def reservation(self, tenant_id: str, reservation_id: str) -> Reservation | None:
-        row = self.conn.execute(
-            select(reservations).where(reservations.c.tenant_id == tenant_id, reservations.c.id == reservation_id)
-        ).first()
-        if row is None:
+        rows = self.conn.execute(_RESERVATION, {"tenant_id": tenant_id, "reservation_id": reservation_id}).all()
+        if not rows:
             return None
-        lines = self.conn.execute(
-            select(reservation_lines.c.product_id, reservation_lines.c.quantity, reservation_lines.c.shorted)
-            .where(reservation_lines.c.reservation_id == reservation_id)
-            .order_by(reservation_lines.c.product_id)
-        )
+        row = rows[0]
         return Reservation(
             id=row.id,
             tenant_id=row.tenant_id,
@@ -196,12 +276,16 @@ class InventoryRepository:
             status=ReservationStatus(row.status),
             created_at=row.created_at,
             expires_at=row.expires_at,
-            lines=[ReservationLine(p, q, s) for p, q, s in lines],
+            lines=[
+                ReservationLine(r.line_product_id, r.line_quantity, r.line_shorted)
+                for r in rows
+                if r.line_product_id is not None
+            ],
         )
 
     def close_reservation(self, reservation_id: str, status: ReservationStatus, now: datetime) -> None:
         self.conn.execute(
-            update(reservations).where(reservations.c.id == reservation_id).values(status=status.value, closed_at=now)
+            _CLOSE_RESERVATION, {"reservation_id": reservation_id, "new_status": status.value, "now": now}
         )
 
     def set_expiry(self, reservation_id: str, expires_at: datetime | None) -> None:
@@ -211,6 +295,11 @@ class InventoryRepository:
         self, tenant_id: str, store_id: str, product_ids: list[str] | None, now: datetime, limit: int | None = None
     ) -> list[str]:
         """Active reservations past their expiry (optionally only those touching ``product_ids``)."""
+        if product_ids is not None and limit is None:
+            if not product_ids:
+                return []
+            params = {"tenant_id": tenant_id, "store_id": store_id, "now": now, "product_ids": list(product_ids)}
+            return list(self.conn.execute(_STALE_TOUCHING, params).scalars())
         query = select(reservations.c.id).where(
             reservations.c.tenant_id == tenant_id,
             reservations.c.store_id == store_id,
@@ -271,18 +360,21 @@ class InventoryRepository:
 
     def expired_unswept(self, tenant_id: str, store_id: str, now: datetime) -> dict[str, int]:
         """Per product, what expired-but-not-yet-swept reservations still count in ``reserved``."""
-        query = (
-            select(reservation_lines.c.product_id, func.sum(reservation_lines.c.quantity))
-            .join(reservations, reservation_lines.c.reservation_id == reservations.c.id)
-            .where(
-                reservations.c.tenant_id == tenant_id,
-                reservations.c.store_id == store_id,
-                reservations.c.status == ReservationStatus.ACTIVE.value,
-                reservations.c.expires_at <= now,
-            )
-            .group_by(reservation_lines.c.product_id)
+        return self.expired_unswept_in_stores(tenant_id, [store_id], now)[store_id]
+
+    def expired_unswept_in_stores(
+        self, tenant_id: str, store_ids: list[str], now: datetime
+    ) -> dict[str, dict[str, int]]:
+        """:meth:`expired_unswept` for several stores in one read (store -> product -> quantity)."""
+        found: dict[str, dict[str, int]] = {store_id: {} for store_id in store_ids}
+        if not store_ids:
+            return found
+        rows = self.conn.execute(
+            _EXPIRED_UNSWEPT_IN_STORES, {"tenant_id": tenant_id, "store_ids": store_ids, "now": now}
         )
-        return {product_id: int(total) for product_id, total in self.conn.execute(query)}
+        for store_id, product_id, total in rows:
+            found[store_id][product_id] = int(total)
+        return found
 
     def active_reserved_totals(self, tenant_id: str, store_id: str) -> dict[str, int]:
         query = (

@@ -69,6 +69,30 @@ def availability(
     return result
 
 
+def availability_in_stores(
+    uow: UnitOfWork, tenant_id: str, store_ids: list[str], product_ids: list[str]
+) -> dict[str, dict[str, Availability]]:
+    """:func:`availability` of the same products in several of the tenant's stores, in two reads
+    whatever the number of stores (checkout compares the stores whose zone covers an address).
+    The store ids come from the caller's own read of the tenant's stores: an id that is not one
+    of them simply has nothing available."""
+    with joined(uow):
+        repo = InventoryRepository(uow.conn)
+        levels = repo.levels_in_stores(tenant_id, store_ids, product_ids)
+        stale = repo.expired_unswept_in_stores(tenant_id, store_ids, uow.clock.now()) if store_ids else {}
+    result: dict[str, dict[str, Availability]] = {}
+    for store_id in store_ids:
+        expired = stale.get(store_id, {})
+        here = {
+            pid: Availability(pid, level.on_hand, level.reserved - expired.get(pid, 0))
+            for pid, level in levels[store_id].items()
+        }
+        for pid in product_ids:
+            here.setdefault(pid, Availability(pid, 0, 0))
+        result[store_id] = here
+    return result
+
+
 def get_reservation(uow: UnitOfWork, tenant_id: str, reservation_id: str) -> Reservation:
     with uow:
         reservation = InventoryRepository(uow.conn).reservation(tenant_id, reservation_id)
@@ -287,7 +311,7 @@ def reserve_within(
     repo = InventoryRepository(uow.conn)
     for product_id, quantity in basket.items():
         levels[product_id].reserved += quantity
-        repo.write_level(store_id, levels[product_id], now)
+    repo.write_levels(store_id, [levels[product_id] for product_id in basket], now)
     repo.add_reservation(reservation)
     uow.emit(
         StockReserved(
@@ -370,22 +394,20 @@ def commit_within(
     if short:
         raise OutOfStock(short)
     now = uow.clock.now()
-    for product_id in sorted(set(held) | set(picked)):
+    touched = sorted(set(held) | set(picked))
+    movements: list[tuple[str, int]] = []
+    for product_id in touched:
         level = levels[product_id]
         level.reserved -= held.get(product_id, 0)
         taken = picked.get(product_id, 0)
         level.on_hand -= taken
-        repo.write_level(reservation.store_id, level, now)
         if taken:
-            repo.add_movement(
-                tenant_id,
-                reservation.store_id,
-                product_id,
-                -taken,
-                MovementReason.PICK,
-                reference or reservation.owner_id,
-                now,
-            )
+            movements.append((product_id, -taken))
+    # Every row and every movement in one round trip each (the same rows and order as one by one).
+    repo.write_levels(reservation.store_id, [levels[p] for p in touched], now)
+    repo.add_movements(
+        tenant_id, reservation.store_id, movements, MovementReason.PICK, reference or reservation.owner_id, now
+    )
     repo.close_reservation(reservation.id, ReservationStatus.COMMITTED, now)
     reservation.status = ReservationStatus.COMMITTED
     return reservation_json(reservation)
@@ -484,7 +506,7 @@ def _close(uow: UnitOfWork, reservation: Reservation, levels: dict[str, StockLev
     now = uow.clock.now()
     for line in reservation.lines:
         levels[line.product_id].reserved -= line.quantity
-        repo.write_level(reservation.store_id, levels[line.product_id], now)
+    repo.write_levels(reservation.store_id, [levels[line.product_id] for line in reservation.lines], now)
     repo.close_reservation(reservation.id, status, now)
     reservation.status = status
 

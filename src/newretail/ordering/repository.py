@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from newretail.core.db import JSON_TEXT, document_text, load_document
 from newretail.core.errors import NotFound
 from newretail.ordering.config import StoreOperations
 from newretail.ordering.model import Order, OrderStatus
@@ -40,6 +41,110 @@ def _insert(conn: Connection, table: Any) -> Any:
     return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
 
 
+# The statements carts, quotes, checkout, picking and packing run are built once: building and
+# hashing a statement per call costs several times what the database takes to run it.
+# Order documents travel as JSON text that pydantic parses and renders itself (core.db.JSONText).
+_DOCUMENT = type_coerce(orders.c.document, JSON_TEXT).label("document")
+_ORDER_DOCUMENT = select(_DOCUMENT).where(
+    orders.c.tenant_id == bindparam("tenant_id"), orders.c.id == bindparam("order_id")
+)
+_ORDER_DOCUMENT_FOR_UPDATE = _ORDER_DOCUMENT.with_for_update()
+_ORDER_ROW = select(*(c for c in orders.c if c.name != "document"), _DOCUMENT).where(
+    orders.c.tenant_id == bindparam("tenant_id"), orders.c.id == bindparam("order_id")
+)
+_ORDER_ROW_FOR_UPDATE = _ORDER_ROW.with_for_update()
+_DOCUMENT_PARAM = bindparam("b_document", type_=JSON_TEXT)
+_ADD_ORDER = insert(orders).values(document=_DOCUMENT_PARAM)  # the other columns come with the values
+_SAVE_ORDER = update(orders).where(orders.c.id == bindparam("order_key")).values(document=_DOCUMENT_PARAM)
+_QUEUE_COLUMNS = (
+    orders.c.id,
+    orders.c.item_count,
+    orders.c.created_at,
+    orders.c.distance_m,
+    orders.c.method,
+    orders.c.promised_by,
+    orders.c.status,
+    orders.c.estimated_pick_complete,
+)
+_ROWS_IN_STATUS: dict[tuple[str, ...], Any] = {}  # one statement per status set, built on first use
+# Every status is named so the (store, status, created_at) index serves the time range: without it
+# the count reads every order the store ever had (thousands by the evening, on every quote).
+_ORDERS_PLACED_SINCE = select(func.count()).where(
+    orders.c.tenant_id == bindparam("tenant_id"),
+    orders.c.store_id == bindparam("store_id"),
+    orders.c.status.in_([status.value for status in OrderStatus]),
+    orders.c.created_at >= bindparam("since"),
+)
+_CART = (
+    select(cart_lines.c.product_id, cart_lines.c.quantity)
+    .where(cart_lines.c.tenant_id == bindparam("tenant_id"), cart_lines.c.customer_id == bindparam("customer_id"))
+    .order_by(cart_lines.c.product_id)
+)
+_CART_REMOVE_LINE = delete(cart_lines).where(
+    cart_lines.c.customer_id == bindparam("customer_id"), cart_lines.c.product_id == bindparam("product_id")
+)
+
+
+def _cart_upsert(statement: Any) -> Any:
+    """Set a cart line whether or not it is there yet: one statement instead of delete + insert."""
+    return statement.on_conflict_do_update(
+        index_elements=[cart_lines.c.customer_id, cart_lines.c.product_id],
+        set_={
+            "tenant_id": statement.excluded.tenant_id,
+            "quantity": statement.excluded.quantity,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
+
+
+_CART_SET_LINE = {
+    "postgresql": _cart_upsert(postgresql.insert(cart_lines)),
+    "sqlite": _cart_upsert(sqlite.insert(cart_lines)),
+}
+_CLEAR_CART = delete(cart_lines).where(
+    cart_lines.c.tenant_id == bindparam("tenant_id"), cart_lines.c.customer_id == bindparam("customer_id")
+)
+_SLOT_BOOKINGS = select(slot_bookings.c.slot_start, slot_bookings.c.booked).where(
+    slot_bookings.c.store_id == bindparam("store_id"),
+    slot_bookings.c.slot_start.in_(bindparam("starts", expanding=True)),
+)
+
+
+def _take_slot_place(statement: Any) -> Any:
+    """Open the slot with this booking, or take one more place if it still has room: one statement."""
+    # An INSERT's rowcount (1: booked, 0: full) is kept only on request.
+    return statement.on_conflict_do_update(
+        index_elements=[slot_bookings.c.store_id, slot_bookings.c.slot_start],
+        set_={"booked": slot_bookings.c.booked + 1},
+        where=slot_bookings.c.booked < bindparam("b_capacity"),
+    ).execution_options(preserve_rowcount=True)
+
+
+_TAKE_SLOT_PLACE = {
+    "postgresql": _take_slot_place(postgresql.insert(slot_bookings)),
+    "sqlite": _take_slot_place(sqlite.insert(slot_bookings)),
+}
+_STORE_OPERATIONS = select(store_fulfilment_settings.c.settings).where(
+    store_fulfilment_settings.c.store_id == bindparam("store_id")
+)
+
+
+def _rows_in_status(statuses: tuple[str, ...]) -> Any:
+    statement = _ROWS_IN_STATUS.get(statuses)
+    if statement is None:
+        statement = (
+            select(*_QUEUE_COLUMNS)
+            .where(
+                orders.c.tenant_id == bindparam("tenant_id"),
+                orders.c.store_id == bindparam("store_id"),
+                orders.c.status.in_(statuses),
+            )
+            .order_by(orders.c.created_at, orders.c.id)
+        )
+        _ROWS_IN_STATUS[statuses] = statement
+    return statement
+
+
 class OrderingRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -55,21 +160,25 @@ class OrderingRepository:
         substitution_preference: str,
     ) -> None:
         self.conn.execute(
-            insert(orders).values(
+            _ADD_ORDER,
+            {
                 **self._columns(order),
-                reservation_id=reservation_id,
-                substitution_preference=substitution_preference,
-                distance_m=distance_m,
-                estimated_pick_complete=pick_complete,
-                created_at=order.created_at,
-            )
+                "reservation_id": reservation_id,
+                "substitution_preference": substitution_preference,
+                "distance_m": distance_m,
+                "estimated_pick_complete": pick_complete,
+                "created_at": order.created_at,
+            },
         )
 
     def save_order(self, order: Order) -> None:
-        self.conn.execute(update(orders).where(orders.c.id == order.id).values(**self._columns(order)))
+        values = self._columns(order)
+        values["order_key"] = values.pop("id")
+        self.conn.execute(_SAVE_ORDER, values)
 
     @staticmethod
     def _columns(order: Order) -> dict[str, Any]:
+        """The row's values for the prebuilt insert and update (the document as ``b_document``)."""
         return {
             "id": order.id,
             "tenant_id": order.tenant_id,
@@ -84,23 +193,29 @@ class OrderingRepository:
             "currency": order.currency,
             "updated_at": order.history[-1].at,
             "payment_held": order.is_held_for_payment,
-            "document": _ORDER.dump_python(order, mode="json"),
+            "b_document": document_text(_ORDER, order),
         }
 
     def order(self, tenant_id: str, order_id: str, *, for_update: bool = False) -> Order:
-        query = select(orders.c.document).where(orders.c.tenant_id == tenant_id, orders.c.id == order_id)
-        if for_update:
-            query = query.with_for_update()
-        document = self.conn.execute(query).scalar_one_or_none()
+        query = _ORDER_DOCUMENT_FOR_UPDATE if for_update else _ORDER_DOCUMENT
+        document = self.conn.execute(query, {"tenant_id": tenant_id, "order_id": order_id}).scalar_one_or_none()
         if document is None:
             raise OrderNotFound("order not found", order_id=order_id)
-        return _ORDER.validate_python(document)
+        return load_document(_ORDER, document)
 
     def order_row(self, tenant_id: str, order_id: str) -> Any:
-        row = self.conn.execute(select(orders).where(orders.c.tenant_id == tenant_id, orders.c.id == order_id)).first()
+        row = self.conn.execute(_ORDER_ROW, {"tenant_id": tenant_id, "order_id": order_id}).first()
         if row is None:
             raise OrderNotFound("order not found", order_id=order_id)
         return row
+
+    def order_with_row(self, tenant_id: str, order_id: str, *, for_update: bool = False) -> tuple[Order, Any]:
+        """The order and its row (reservation, substitution preference, ...) in one read."""
+        query = _ORDER_ROW_FOR_UPDATE if for_update else _ORDER_ROW
+        row = self.conn.execute(query, {"tenant_id": tenant_id, "order_id": order_id}).first()
+        if row is None:
+            raise OrderNotFound("order not found", order_id=order_id)
+        return load_document(_ORDER, row.document), row
 
     def orders_by_ids(self, tenant_id: str, order_ids: list[str]) -> dict[str, Order]:
         if not order_ids:
@@ -125,27 +240,10 @@ class OrderingRepository:
     def order_rows_in_status(
         self, tenant_id: str, store_id: str, statuses: list[OrderStatus], limit: int | None = None
     ) -> list[Any]:
-        query = (
-            select(
-                orders.c.id,
-                orders.c.item_count,
-                orders.c.created_at,
-                orders.c.distance_m,
-                orders.c.method,
-                orders.c.promised_by,
-                orders.c.status,
-                orders.c.estimated_pick_complete,
-            )
-            .where(
-                orders.c.tenant_id == tenant_id,
-                orders.c.store_id == store_id,
-                orders.c.status.in_([s.value for s in statuses]),
-            )
-            .order_by(orders.c.created_at, orders.c.id)
-        )
+        query = _rows_in_status(tuple(s.value for s in statuses))
         if limit is not None:
             query = query.limit(limit)
-        return list(self.conn.execute(query))
+        return list(self.conn.execute(query, {"tenant_id": tenant_id, "store_id": store_id}))
 
     def status_counts(
         self, tenant_id: str, store_id: str, *, current: list[OrderStatus], finished: list[OrderStatus], since: datetime
@@ -177,31 +275,26 @@ class OrderingRepository:
 
     # -- carts ------------------------------------------------------------------------------------
     def cart(self, tenant_id: str, customer_id: str) -> dict[str, int]:
-        rows = self.conn.execute(
-            select(cart_lines.c.product_id, cart_lines.c.quantity)
-            .where(cart_lines.c.tenant_id == tenant_id, cart_lines.c.customer_id == customer_id)
-            .order_by(cart_lines.c.product_id)
-        )
+        rows = self.conn.execute(_CART, {"tenant_id": tenant_id, "customer_id": customer_id})
         return {row.product_id: int(row.quantity) for row in rows}
 
     def set_cart_line(self, tenant_id: str, customer_id: str, product_id: str, quantity: int, now: datetime) -> None:
-        where = (cart_lines.c.customer_id == customer_id, cart_lines.c.product_id == product_id)
-        self.conn.execute(delete(cart_lines).where(*where))
         if quantity > 0:
             self.conn.execute(
-                insert(cart_lines).values(
-                    tenant_id=tenant_id,
-                    customer_id=customer_id,
-                    product_id=product_id,
-                    quantity=quantity,
-                    updated_at=now,
-                )
+                _CART_SET_LINE[self.conn.dialect.name],
+                {
+                    "tenant_id": tenant_id,
+                    "customer_id": customer_id,
+                    "product_id": product_id,
+                    "quantity": quantity,
+                    "updated_at": now,
+                },
             )
+        else:
+            self.conn.execute(_CART_REMOVE_LINE, {"customer_id": customer_id, "product_id": product_id})
 
     def clear_cart(self, tenant_id: str, customer_id: str) -> None:
-        self.conn.execute(
-            delete(cart_lines).where(cart_lines.c.tenant_id == tenant_id, cart_lines.c.customer_id == customer_id)
-        )
+        self.conn.execute(_CLEAR_CART, {"tenant_id": tenant_id, "customer_id": customer_id})
 
     # -- addresses --------------------------------------------------------------------------------
     def add_address(self, **values: Any) -> None:
@@ -232,29 +325,15 @@ class OrderingRepository:
     def slot_bookings(self, store_id: str, starts: list[datetime]) -> dict[datetime, int]:
         if not starts:
             return {}
-        rows = self.conn.execute(
-            select(slot_bookings.c.slot_start, slot_bookings.c.booked).where(
-                slot_bookings.c.store_id == store_id, slot_bookings.c.slot_start.in_(starts)
-            )
-        )
+        rows = self.conn.execute(_SLOT_BOOKINGS, {"store_id": store_id, "starts": starts})
         return {row.slot_start: int(row.booked) for row in rows}
 
     def book_slot(self, tenant_id: str, store_id: str, slot_start: datetime, capacity: int) -> bool:
         """Take one place in a slot if it has room: a conditional update, so two checkouts never overbook."""
-        self.conn.execute(
-            _insert(self.conn, slot_bookings)
-            .values(tenant_id=tenant_id, store_id=store_id, slot_start=slot_start, booked=0)
-            .on_conflict_do_nothing()
-        )
-        result = self.conn.execute(
-            update(slot_bookings)
-            .where(
-                slot_bookings.c.store_id == store_id,
-                slot_bookings.c.slot_start == slot_start,
-                slot_bookings.c.booked < capacity,
-            )
-            .values(booked=slot_bookings.c.booked + 1)
-        )
+        if capacity < 1:
+            return False
+        params = {"tenant_id": tenant_id, "store_id": store_id, "slot_start": slot_start, "booked": 1}
+        result = self.conn.execute(_TAKE_SLOT_PLACE[self.conn.dialect.name], {**params, "b_capacity": capacity})
         return result.rowcount == 1
 
     def free_slot(self, store_id: str, slot_start: datetime) -> None:
@@ -270,9 +349,7 @@ class OrderingRepository:
 
     # -- store settings ---------------------------------------------------------------------------
     def store_operations(self, store_id: str) -> StoreOperations:
-        raw = self.conn.execute(
-            select(store_fulfilment_settings.c.settings).where(store_fulfilment_settings.c.store_id == store_id)
-        ).scalar_one_or_none()
+        raw = self.conn.execute(_STORE_OPERATIONS, {"store_id": store_id}).scalar_one_or_none()
         return StoreOperations.from_json(raw) if raw else StoreOperations()
 
     def set_store_operations(self, tenant_id: str, store_id: str, ops: StoreOperations, now: datetime) -> None:
@@ -284,13 +361,8 @@ class OrderingRepository:
         )
 
     def count_orders_placed_since(self, tenant_id: str, store_id: str, since: datetime) -> int:
-        return int(
-            self.conn.execute(
-                select(func.count()).where(
-                    orders.c.tenant_id == tenant_id, orders.c.store_id == store_id, orders.c.created_at >= since
-                )
-            ).scalar_one()
-        )
+        params = {"tenant_id": tenant_id, "store_id": store_id, "since": since}
+        return int(self.conn.execute(_ORDERS_PLACED_SINCE, params).scalar_one())
 
     def count_orders(self, tenant_id: str) -> int:
         return int(self.conn.execute(select(func.count()).where(orders.c.tenant_id == tenant_id)).scalar_one())

@@ -278,15 +278,18 @@ def _plan(
     if method is FulfilmentMethod.DELIVERY:
         if address is None:
             raise ValidationFailed("a delivery needs an address", field="address")
+        open_now = {s.id: s.is_open(now) for s in stores}
+        # Only an open store whose zone covers the address can be chosen, so only those need their
+        # stock checked: all of them in two reads.
+        eligible = [s.id for s in stores if open_now[s.id] and distance_m(address, s.location) <= s.delivery_radius_m]
+        stock = inventory.availability_in_stores(uow, tenant_id, eligible, list(basket)) if eligible else {}
         candidates = [
             StoreCandidate(
                 s.id,
                 s.location,
                 s.delivery_radius_m,
-                s.is_open(now),
-                has_every_line_in_stock=_has_everything(uow, tenant_id, s.id, basket)
-                if distance_m(address, s.location) <= s.delivery_radius_m
-                else False,
+                open_now[s.id],
+                has_every_line_in_stock=s.id in stock and all(stock[s.id][p].available >= q for p, q in basket.items()),
             )
             for s in stores
         ]
@@ -305,31 +308,29 @@ def _plan(
     return Plan(store, distance, quote_, lines, ops)
 
 
-def _has_everything(uow: UnitOfWork, tenant_id: str, store_id: str, basket: dict[str, int]) -> bool:
-    levels = inventory.availability(uow, tenant_id, store_id, list(basket))
-    return all(levels[p].available >= q for p, q in basket.items())
-
-
 def _priced_lines(uow: UnitOfWork, tenant_id: str, store_id: str, basket: dict[str, int]) -> list[OrderLine]:
-    products = catalog.products_by_ids(uow, tenant_id, list(basket))
-    prices = catalog.price_lines(uow, tenant_id, store_id, list(basket))
-    unpriced = sorted(set(basket) - set(prices))
+    found = catalog.products_in_store(uow, tenant_id, store_id, list(basket))
+    unpriced = sorted(p for p in basket if found[p].price is None)
     if unpriced:
         raise NotSoldHere("this store does not sell every product in the cart", product_ids=unpriced, store_id=store_id)
-    return [
-        OrderLine(new_id(), p, products[p].name, products[p].sold_by, quantity, prices[p])
-        for p, quantity in basket.items()
-    ]
+    lines = []
+    for p, quantity in basket.items():
+        product, price = found[p].product, found[p].price
+        assert price is not None
+        lines.append(OrderLine(new_id(), p, product.name, product.sold_by, quantity, price))
+    return lines
 
 
 def _store_load(uow: UnitOfWork, tenant_id: str, store_id: str, ops: StoreOperations, now: datetime) -> StoreLoad:
     repo = OrderingRepository(uow.conn)
-    waiting = repo.order_rows_in_status(tenant_id, store_id, [OrderStatus.PLACED])
+    # The queue and the orders underway in one read (each keeps its placing order).
+    live = repo.order_rows_in_status(tenant_id, store_id, [OrderStatus.PLACED, OrderStatus.PICKING, OrderStatus.PACKED])
+    waiting = [r for r in live if r.status == OrderStatus.PLACED.value]
     queued = [QueuedOrder(r.id, r.item_count, r.created_at, r.distance_m) for r in waiting]
     # Orders being picked or packed already hold pickers (their shifts' busy_until) and will take
     # couriers before this one. Those the dispatcher already put on a trip ride on it: their
     # couriers are free when that trip is back.
-    underway = repo.order_rows_in_status(tenant_id, store_id, [OrderStatus.PICKING, OrderStatus.PACKED])
+    underway = [r for r in live if r.status != OrderStatus.PLACED.value]
     dispatch = courier_plan(uow.conn, tenant_id, store_id, now)
     committed = [
         (max(r.estimated_pick_complete, now) + timedelta(seconds=ops.dispatch_seconds), r.distance_m)

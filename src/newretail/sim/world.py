@@ -166,17 +166,15 @@ def _seed_stock(
     runtime: Runtime, scenario: Scenario, tenant_id: str, stores: list[SimStore], products: list[SimProduct]
 ) -> None:
     units = scenario.catalog.stock_units
-    for store in stores:
-        for product in products:
-            quantity = units * WEIGHED_STOCK_GRAMS_PER_UNIT if product.sold_by is SoldBy.WEIGHT else units
-            inventory.receive(
-                runtime.uow(),
-                tenant_id=tenant_id,
-                store_id=store.id,
-                product_id=product.id,
-                quantity=quantity,
-                reference="digital twin opening stock",
-            )
+    quantities = {p.id: units * WEIGHED_STOCK_GRAMS_PER_UNIT if p.sold_by is SoldBy.WEIGHT else units for p in products}
+    for store in stores:  # one delivery note per store: one transaction, not one per product
+        inventory.receive_many(
+            runtime.uow(),
+            tenant_id=tenant_id,
+            store_id=store.id,
+            quantities=quantities,
+            reference="digital twin opening stock",
+        )
 
 
 def _seed_customers(
