@@ -36,3 +36,17 @@ def benchmark_engine(url: str, pool_size: int) -> Iterator[Engine]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@contextmanager
+def twin_or_benchmark_engine(url: str | None) -> Iterator[Engine]:
+    """The twin's own engine (a fresh SQLite file by default, or the SQLite URL given); on
+    PostgreSQL a schema of the benchmark's own, dropped afterwards."""
+    from newretail.sim.runner import twin_engine
+
+    if url is None or url.startswith("sqlite"):
+        with twin_engine(url) as engine:
+            yield engine
+        return
+    with benchmark_engine(url, pool_size=4) as engine:
+        yield engine

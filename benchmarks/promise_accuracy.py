@@ -17,28 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine
-
-from _common import benchmark_engine
-from newretail.sim.runner import report, simulate, twin_engine
+from _common import twin_or_benchmark_engine as engine_for
+from newretail.sim.runner import report, simulate
 from newretail.sim.scenario import load_scenario
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "city-small.yaml"
-
-
-@contextmanager
-def engine_for(url: str | None) -> Iterator[Engine]:
-    """A fresh SQLite file by default; on PostgreSQL a schema of the benchmark's own, dropped after."""
-    if url is None or url.startswith("sqlite"):
-        with twin_engine(url) as engine:
-            yield engine
-        return
-    with benchmark_engine(url, pool_size=4) as engine:
-        yield engine
 
 
 def main() -> None:

@@ -40,12 +40,12 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
-from _common import benchmark_engine
-from newretail.delivery import roster
+from _common import twin_or_benchmark_engine as engine_for
+from newretail.delivery import services as delivery
 from newretail.fulfilment import services as fulfilment
 from newretail.ordering import services as ordering
 from newretail.sim import engine as sim_engine
-from newretail.sim.runner import report, simulate, twin_engine
+from newretail.sim.runner import report, simulate
 from newretail.sim.scenario import Scenario, load_scenario
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "city-20.yaml"
@@ -64,7 +64,7 @@ TIMED: dict[ModuleType, tuple[str, ...]] = {
         "answer_substitution",
         "pack",
     ),
-    roster: ("set_on_shift",),
+    delivery: ("start_shift", "end_shift", "dispatch_tick", "depart", "deliver", "fail_delivery", "arrive_back"),
 }
 
 
@@ -141,17 +141,6 @@ def after_seeding(timings: Timings, profiler: cProfile.Profile | None) -> Iterat
         yield
     finally:
         setattr(sim_engine, "seed_world", seed_world)  # noqa: B010
-
-
-@contextmanager
-def engine_for(url: str | None) -> Iterator[Engine]:
-    """The twin's own engine (a fresh SQLite file by default); on PostgreSQL a private schema."""
-    if url is None or url.startswith("sqlite"):
-        with twin_engine(url) as engine:
-            yield engine
-        return
-    with benchmark_engine(url, pool_size=4) as engine:
-        yield engine
 
 
 def busiest_hours(scenario: Scenario, hours: float) -> int:

@@ -473,15 +473,19 @@ class Simulation:
             picker.busy = True
             number = store.batches
             store.batches += 1
-            self.log.record(
-                self.now_s,
-                events.BATCH_STARTED,
-                store=store.id,
-                picker=picker.id,
-                batch=batch.batch_id,
-                orders=list(batch.order_ids),
-            )
-            _Walk(self, picker, batch, random.Random(f"{self.scenario.seed}/batch/{store.index}/{number}")).begin()
+            self._walk(picker, batch, f"batch/{store.index}/{number}")
+
+    def _walk(self, picker: Picker, batch: BatchView, key: str) -> None:
+        """Log the batch and send the picker on its walk; ``key`` names its random draws."""
+        self.log.record(
+            self.now_s,
+            events.BATCH_STARTED,
+            store=picker.store.id,
+            picker=picker.id,
+            batch=batch.batch_id,
+            orders=list(batch.order_ids),
+        )
+        _Walk(self, picker, batch, random.Random(f"{self.scenario.seed}/{key}")).begin()
 
     def _next_batch(self, store: StoreAgent, picker: Picker) -> BatchView | None:
         """The picker's next batch: the store's oldest waiting orders (every order is the twin's)."""

@@ -570,15 +570,7 @@ class LiveSimulation(Simulation):
         if batch is None:
             return
         picker.on_shift = picker.busy = True  # the shift start at the first instant leaves them be
-        self.log.record(
-            self.now_s,
-            events.BATCH_STARTED,
-            store=store.id,
-            picker=picker.id,
-            batch=batch.batch_id,
-            orders=list(batch.order_ids),
-        )
-        _Walk(self, picker, batch, random.Random(f"{self.scenario.seed}/resume/{batch.batch_id}")).begin()
+        self._walk(picker, batch, f"resume/{batch.batch_id}")
         self._adopted["batches"] += 1
 
     def _unfinished_batch(self, picker: Picker, batch_id: str) -> BatchView | None:
