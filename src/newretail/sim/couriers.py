@@ -24,7 +24,6 @@ ratio to the lower bound.
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,6 +36,7 @@ from newretail.delivery.model import DeliveryProof, FailureReason, StopStatus, T
 from newretail.delivery.services import TripStateConflict, TripView
 from newretail.delivery.triggers import DispatchTriggers
 from newretail.sim import events
+from newretail.sim.draws import mean_one_lognormal
 
 if TYPE_CHECKING:
     from newretail.sim.engine import Simulation
@@ -233,10 +233,12 @@ class DispatchingCouriers:
         if out:
             stop = min(out, key=lambda s: s.sequence)
             assert stop.eta is not None
-            leg = (stop.eta - now).total_seconds() * self._noise(rng)
+            leg = (stop.eta - now).total_seconds() * mean_one_lognormal(rng, self.sim.scenario.delivery.ride_noise_cv)
             sim.at(sim.now_s + leg, partial(self._at_door, courier, trip.id, stop.id, stop.order_id, stop.drop_off))
         else:
-            leg = (trip.planned_back - now).total_seconds() * self._noise(rng)
+            leg = (trip.planned_back - now).total_seconds() * mean_one_lognormal(
+                rng, self.sim.scenario.delivery.ride_noise_cv
+            )
             sim.at(sim.now_s + leg, partial(self._back, courier, trip.id))
 
     def _at_door(self, courier: _Courier, trip_id: str, stop_id: str, order_id: str, drop_off: Point) -> None:
@@ -245,7 +247,7 @@ class DispatchingCouriers:
         rng = random.Random(f"{sim.scenario.seed}/door/{order.key}")
         door_at = sim.now_s
         absent = rng.random() < sim.scenario.delivery.customer_absent_rate
-        handover = PLANNING.handover.total_seconds() * self._noise(rng)
+        handover = PLANNING.handover.total_seconds() * mean_one_lognormal(rng, self.sim.scenario.delivery.ride_noise_cv)
         sim.at(
             sim.now_s + handover,
             partial(self._hand_over, courier, trip_id, stop_id, order_id, drop_off, door_at, absent),
@@ -297,10 +299,3 @@ class DispatchingCouriers:
             self._go_off_shift(courier)
         else:
             self._round_now(courier.store_id)
-
-    def _noise(self, rng: random.Random) -> float:
-        cv = self.sim.scenario.delivery.ride_noise_cv
-        if cv <= 0:
-            return 1.0
-        sigma2 = math.log(1 + cv**2)
-        return rng.lognormvariate(-sigma2 / 2, math.sqrt(sigma2))

@@ -50,6 +50,7 @@ from newretail.ordering.model import FulfilmentMethod, OrderStatus
 from newretail.ordering.services import DeliveryOption
 from newretail.sim import events
 from newretail.sim.couriers import CourierAgents, DispatchingCouriers
+from newretail.sim.draws import mean_one_lognormal
 from newretail.sim.payments import TwinPayments
 from newretail.sim.scenario import Scenario, ShiftSpec
 from newretail.sim.world import SimCustomer, SimStore, World, seed_world, store_operations
@@ -578,11 +579,10 @@ class _Walk:
         self.next_task = 0
         picking = sim.scenario.picking
         self.per_item = picking.seconds_per_item
-        sigma2 = math.log(1 + picking.noise_cv**2)
-        self._mu, self._sigma = -sigma2 / 2, math.sqrt(sigma2)  # mean-one lognormal
+        self.noise_cv = picking.noise_cv
 
     def noise(self) -> float:
-        return self.rng.lognormvariate(self._mu, self._sigma) if self._sigma > 0 else 1.0
+        return mean_one_lognormal(self.rng, self.noise_cv)
 
     def begin(self) -> None:
         # Fetch and label a tote per order, print the list: the per-order part of the pick time.
@@ -602,29 +602,36 @@ class _Walk:
         task = self.tasks[self.next_task]
         self.next_task += 1
         extra = 0.0
-        uow, tenant = sim.runtime.uow, sim.tenant_id
         if self.rng.random() < sim.scenario.substitution.out_of_shelf_probability:
             extra = self._shelf_empty(task)
-        elif task.sold_by is SoldBy.WEIGHT:
+        else:
+            self._scan(task, task.barcode)
+        self._schedule_task(sim.now_s + extra)
+
+    def _scan(self, task: PickTask, barcode: str) -> int:
+        """Scan what the line asks for with ``barcode`` (weighed goods with a plausible scale
+        reading); returns the items handled."""
+        sim = self.sim
+        if task.sold_by is SoldBy.WEIGHT:
             grams = round(task.quantity * self.rng.uniform(*WEIGHED_READING))
             fulfilment.scan(
-                uow(),
-                tenant_id=tenant,
+                sim.runtime.uow(),
+                tenant_id=sim.tenant_id,
                 order_id=task.order_id,
                 line_id=task.order_line_id,
-                barcode=task.barcode,
+                barcode=barcode,
                 grams=grams,
             )
-        else:
-            fulfilment.scan(
-                uow(),
-                tenant_id=tenant,
-                order_id=task.order_id,
-                line_id=task.order_line_id,
-                barcode=task.barcode,
-                units=task.quantity,
-            )
-        self._schedule_task(sim.now_s + extra)
+            return 1
+        fulfilment.scan(
+            sim.runtime.uow(),
+            tenant_id=sim.tenant_id,
+            order_id=task.order_id,
+            line_id=task.order_line_id,
+            barcode=barcode,
+            units=task.quantity,
+        )
+        return task.quantity
 
     def _shelf_empty(self, task: PickTask) -> float:
         """Offer the best in-stock substitute and pick it straight away (it goes back if the
@@ -672,27 +679,7 @@ class _Walk:
         else:  # no answer in time: packing applies the customer's standing preference
             settles = sim.now_s + window + 1.0
         order.settled_at = max(order.settled_at, settles)
-        if task.sold_by is SoldBy.WEIGHT:
-            grams = round(task.quantity * self.rng.uniform(*WEIGHED_READING))
-            fulfilment.scan(
-                uow(),
-                tenant_id=tenant,
-                order_id=task.order_id,
-                line_id=task.order_line_id,
-                barcode=substitute.gtin,
-                grams=grams,
-            )
-            items = 1
-        else:
-            fulfilment.scan(
-                uow(),
-                tenant_id=tenant,
-                order_id=task.order_id,
-                line_id=task.order_line_id,
-                barcode=substitute.gtin,
-                units=task.quantity,
-            )
-            items = task.quantity
+        items = self._scan(task, substitute.gtin)
         return self.per_item * items * self.noise()
 
     def finish(self) -> None:
