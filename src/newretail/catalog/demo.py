@@ -582,6 +582,21 @@ class DemoProduct:
     temperature_zone: TemperatureZone
     base_price_minor: int  # before the store's own adjustment; per kg when sold by weight
 
+    def as_product(self, tenant_id: str) -> Product:
+        """The catalog product for ``tenant_id``, with a new id."""
+        return Product(
+            id=new_id(),
+            tenant_id=tenant_id,
+            sku=self.sku,
+            gtin=self.gtin,
+            name=self.name,
+            brand=self.brand,
+            category=self.category,
+            sold_by=self.sold_by,
+            unit_weight_g=self.unit_weight_g,
+            temperature_zone=self.temperature_zone,
+        )
+
 
 @dataclass(frozen=True)
 class DemoCatalog:
@@ -683,21 +698,7 @@ def generate_demo_catalog(seed: int = 42, store_count: int = 3) -> DemoCatalog:
 def seed_demo_catalog(uow: UnitOfWork, *, tenant_id: str, store_ids: Sequence[str], seed: int = 42) -> ImportSummary:
     """Write the demo assortment with prices and shelf locations for every store, in bulk."""
     catalog = generate_demo_catalog(seed, store_count=len(store_ids))
-    products = [
-        Product(
-            id=new_id(),
-            tenant_id=tenant_id,
-            sku=p.sku,
-            gtin=p.gtin,
-            name=p.name,
-            brand=p.brand,
-            category=p.category,
-            sold_by=p.sold_by,
-            unit_weight_g=p.unit_weight_g,
-            temperature_zone=p.temperature_zone,
-        )
-        for p in catalog.products
-    ]
+    products = [p.as_product(tenant_id) for p in catalog.products]
     id_of = {p.sku: p.id for p in products}
     prices = {
         store_id: {id_of[sku]: price for sku, price in catalog.store_prices[i].items()}

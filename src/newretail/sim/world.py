@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 
 from newretail.catalog import services as catalog
 from newretail.catalog.demo import generate_demo_catalog
-from newretail.catalog.model import Product, SoldBy
+from newretail.catalog.model import SoldBy
 from newretail.core.geo import Point, offset_km
-from newretail.core.ids import new_id
 from newretail.core.runtime import Runtime
 from newretail.delivery import roster
 from newretail.inventory import services as inventory
@@ -129,21 +128,7 @@ def _seed_catalog(runtime: Runtime, scenario: Scenario, tenant_id: str, stores: 
     wanted = min(scenario.catalog.products, len(demo.products))
     step = len(demo.products) / wanted
     chosen = [demo.products[math.floor(i * step)] for i in range(wanted)]
-    products = [
-        Product(
-            id=new_id(),
-            tenant_id=tenant_id,
-            sku=p.sku,
-            gtin=p.gtin,
-            name=p.name,
-            brand=p.brand,
-            category=p.category,
-            sold_by=p.sold_by,
-            unit_weight_g=p.unit_weight_g,
-            temperature_zone=p.temperature_zone,
-        )
-        for p in chosen
-    ]
+    products = [p.as_product(tenant_id) for p in chosen]
     id_of = {p.sku: p.id for p in products}
     catalog.bulk_load(
         runtime.uow(),
