@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, distinct, func, insert, select
 
 from newretail.core.errors import ValidationFailed
 from newretail.core.ids import new_id
 from newretail.delivery.tables import couriers, trip_stops, trips
+
+# A slot order rides no earlier than this before its slot starts (the dispatcher's release time;
+# the promise counts its courier from then).
+SLOT_LEAD = timedelta(minutes=20)
 
 # default speed km/h, totes, payload grams (the same as delivery.model.STANDARD_VEHICLES)
 VEHICLES = {"bike": (15.0, 4, 25_000), "ebike": (20.0, 6, 40_000), "car": (25.0, 12, 150_000)}
@@ -85,16 +89,22 @@ def store_couriers(conn: Connection, tenant_id: str, store_id: str) -> list[Cour
 
 @dataclass(frozen=True, slots=True)
 class CourierPlan:
-    """What the promise needs from the dispatcher: when each courier on shift is free once its
-    planned next trip is done, and which orders that plan already carries."""
+    """What the promise needs from the dispatcher: when each courier on shift is back at the store
+    (after its ride, or after the trip it is loading), the trips planned but not loaded yet, and
+    which orders those trips carry (they need no courier of their own any more).
+
+    A planned trip is kept as a ride, ``(leaves, back)``, not as a hold on the courier it was
+    planned for: it is re-planned every round, and until it leaves the courier is free for
+    anything due earlier. Holding the courier from now until the trip is back (a slot trip an
+    hour ahead, say) would refuse express to orders the dispatcher can still carry first."""
 
     free_at: list[datetime]
+    planned_rides: list[tuple[datetime, timedelta]]  # (leaves, how long the trip keeps a courier)
     planned_orders: frozenset[str]
 
 
 def courier_plan(conn: Connection, tenant_id: str, store_id: str, now: datetime) -> CourierPlan:
-    """Courier free times after the trips the last dispatch round planned or loaded (those orders
-    need no courier of their own any more: they share the planned trip)."""
+    """Couriers' free times and the trips the last dispatch round planned or loaded."""
     free = {
         row.id: max(row.free_at or now, now)
         for row in conn.execute(
@@ -104,8 +114,10 @@ def courier_plan(conn: Connection, tenant_id: str, store_id: str, now: datetime)
         )
     }
     planned: set[str] = set()
+    rides: dict[str, tuple[datetime, timedelta]] = {}
     rows = conn.execute(
-        select(trips.c.courier_id, trips.c.planned_back, trip_stops.c.order_id)
+        select(trips.c.id, trips.c.status, trips.c.courier_id, trips.c.planned_start, trips.c.planned_back)
+        .add_columns(trip_stops.c.order_id)
         .select_from(trips.join(trip_stops, trip_stops.c.trip_id == trips.c.id))
         .where(
             trips.c.tenant_id == tenant_id,
@@ -115,9 +127,12 @@ def courier_plan(conn: Connection, tenant_id: str, store_id: str, now: datetime)
     )
     for row in rows:
         planned.add(row.order_id)
-        if row.courier_id in free:
-            free[row.courier_id] = max(free[row.courier_id], row.planned_back)
-    return CourierPlan(sorted(free.values()), frozenset(planned))
+        if row.status == "loading":  # bags in hand: this courier is gone until the trip is back
+            if row.courier_id in free:
+                free[row.courier_id] = max(free[row.courier_id], row.planned_back)
+        else:
+            rides[row.id] = (max(row.planned_start, now), row.planned_back - row.planned_start)
+    return CourierPlan(sorted(free.values()), sorted(rides.values()), frozenset(planned))
 
 
 def recent_orders_per_trip(conn: Connection, tenant_id: str, store_id: str, since: datetime) -> float:

@@ -107,8 +107,6 @@ SOLVE_BUDGET_PER_CHANGE = timedelta(milliseconds=8)
 MIN_SOLVE_BUDGET = timedelta(milliseconds=15)
 # A slot order leaves no earlier than this before its slot opens (the planner has no earliest
 # arrival time, so an early departure is what it can control).
-SLOT_LEAD = timedelta(minutes=20)
-
 _VEHICLE_KINDS = {"bike": VehicleKind.BIKE, "ebike": VehicleKind.E_BIKE, "car": VehicleKind.CAR}
 
 
@@ -1325,7 +1323,7 @@ def _ensure_jobs(
                 "weight_g": load.weight_g,
                 "basis": "packed" if is_packed else "ordered",
                 "promised_by": promise.window_end,
-                "not_before": promise.window_start - SLOT_LEAD if promise.kind is PromiseKind.SLOT else None,
+                "not_before": promise.window_start - roster.SLOT_LEAD if promise.kind is PromiseKind.SLOT else None,
                 "packed_at": order.entered_at(OrderStatus.PACKED) if is_packed else None,
                 "delivery_code": f"{secrets.randbelow(10_000):04d}",
                 "created_at": now,

@@ -16,12 +16,16 @@ Queueing approximation used by :func:`quote_promise` (deterministic, no randomne
   has room and its picker is not free yet, orders arriving meanwhile join it and lengthen the walk:
   their number is the median of a Poisson count at the store's recent order rate, their size that
   of the orders waiting. With ``max_orders=1`` (the default) this is plain one-order-at-a-time FIFO.
-* **Dispatch** — an order is ready for a courier ``dispatch_seconds`` after its pick completes.
-  Couriers are taken first come first served in ready order. A queued delivery order whose
-  distance is known holds a courier for a round trip (``2 * ride``) divided by the orders a trip
-  has recently carried at the store (``orders_per_trip``: 1 with no history, so the model errs on
-  the safe side until the dispatcher has shown it batches); our order then leaves when the
-  earliest courier is back (or idle now).
+* **Dispatch** — an order is ready for a courier ``dispatch_seconds`` after its pick completes
+  (a slot order no earlier than its ``not_before``: the dispatcher holds it back until shortly
+  before its slot). Couriers are taken first come first served in ready order, by every ride
+  ready no later than the new order: the trips the dispatcher has planned (each keeps a courier
+  from its start until it is back), the picked orders not on a trip yet and the queued orders
+  ahead. A queued or picked delivery order whose distance is known holds a courier for a round
+  trip (``2 * ride``) divided by the orders a trip has recently carried at the store
+  (``orders_per_trip``: 1 with no history, so the model errs on the safe side until the
+  dispatcher has shown it batches); our order then leaves when the earliest courier is back (or
+  idle now). Rides due after ours do not delay it: the dispatcher serves the earlier-ready first.
 * **Ride** — ``distance_m * detour_factor / courier speed``, rounded up to whole seconds.
 
 Express ("within 30 minutes") is offered only when the resulting delivery ETA is within the
@@ -214,9 +218,12 @@ class QueuedOrder:
     item_count: int
     queued_at: datetime
     distance_m: int | None = None  # delivery distance; None for click-and-collect (needs no courier)
+    not_before: datetime | None = None  # a slot order rides no earlier than this
 
     def __post_init__(self) -> None:
         _require_aware(self.queued_at, "queued_at")
+        if self.not_before is not None:
+            _require_aware(self.not_before, "not_before")
         if self.item_count < 0:
             raise ValidationFailed("item count cannot be negative", field="item_count")
 
@@ -257,19 +264,35 @@ def slot_grid(
 
 
 @dataclass(frozen=True, slots=True)
+class CourierRide:
+    """Courier time already spoken for: a ride leaving no earlier than ``leaves`` that keeps one
+    courier for ``busy`` (a trip the dispatcher planned, or a picked order's share of a trip)."""
+
+    leaves: datetime
+    busy: timedelta
+
+    def __post_init__(self) -> None:
+        _require_aware(self.leaves, "leaves")
+        if self.busy < timedelta(0):
+            raise ValidationFailed("a ride cannot take negative time", field="busy")
+
+
+@dataclass(frozen=True, slots=True)
 class StoreLoad:
     """Live state of one store at ``now``.
 
     ``picker_free_at``: one instant per picker on (or starting) shift — when they are next free;
     an instant at or before ``now`` means idle. ``courier_free_at``: likewise per courier (idle
-    now, or the earliest return from the current ride). ``orders_per_hour``: the store's recent
-    order rate (``None``: unknown, estimate it from the queue).
+    now, or back from the current ride). ``courier_rides``: rides already due that will take a
+    courier when they leave (planned trips, picked orders). ``orders_per_hour``: the store's
+    recent order rate (``None``: unknown, estimate it from the queue).
     """
 
     now: datetime
     queued_orders: Sequence[QueuedOrder] = ()
     picker_free_at: Sequence[datetime] = ()
     courier_free_at: Sequence[datetime] = ()
+    courier_rides: Sequence[CourierRide] = ()
     slots: Sequence[DeliverySlot] = ()
     orders_per_hour: float | None = None
     orders_per_trip: float = 1.0  # recent average: orders queued for couriers share rides at this rate
@@ -383,13 +406,18 @@ def quote_promise(
         ready = pick_complete_at + timedelta(seconds=config.dispatch_seconds)
         couriers = [max(free_at, now) for free_at in load.courier_free_at]
         heapq.heapify(couriers)
-        mine = (ready, len(queue))
-        for ready_ahead, position, distance_ahead in sorted(ahead_ready):
-            if (ready_ahead, position) > mine:
+        share = load.orders_per_trip
+        rides = [(r.leaves, r.busy) for r in load.courier_rides]
+        rides += [
+            (ready_ahead, timedelta(seconds=2 * config.ride.ride_seconds(distance_ahead) / share))
+            for ready_ahead, distance_ahead in ahead_ready
+        ]
+        # Every ride ready no later than ours goes first (queued orders ahead of us tie in our
+        # favour of the queue: they were placed earlier).
+        for leaves_at, busy in sorted(rides):
+            if leaves_at > ready:
                 break
-            leaves = max(ready_ahead, heapq.heappop(couriers))
-            round_trip = 2 * config.ride.ride_seconds(distance_ahead) / load.orders_per_trip
-            heapq.heappush(couriers, leaves + timedelta(seconds=round_trip))
+            heapq.heappush(couriers, max(leaves_at, heapq.heappop(couriers)) + busy)
         leaves = max(ready, heapq.heappop(couriers))
         delivery_eta = leaves + timedelta(seconds=config.ride.ride_seconds(distance_m))
 
@@ -422,19 +450,18 @@ _NEW_ORDER = "\uffff new order"  # sorts after every real id, so the new order j
 
 def _pick_schedule(
     load: StoreLoad, queue: Sequence[QueuedOrder], item_count: int, config: PromiseConfig
-) -> tuple[datetime, datetime, list[tuple[datetime, int, int]]]:
+) -> tuple[datetime, datetime, list[tuple[datetime, int]]]:
     """When the new order's batch starts and ends, and when each queued delivery order ahead is
-    ready for a courier: (ready, queue position, distance). See the module docstring."""
+    ready for a courier: (ready, distance). See the module docstring."""
     now = load.now
     pick = config.pick
     policy = config.batching
     ready = [ReadyOrder(q.order_id, q.item_count, q.queued_at) for q in queue]
     ready.append(ReadyOrder(_NEW_ORDER, item_count, now))
-    position = {q.order_id: i for i, q in enumerate(queue)}
     by_id = {q.order_id: q for q in queue}
     pickers = [max(free_at, now) for free_at in load.picker_free_at]
     heapq.heapify(pickers)
-    ahead_ready: list[tuple[datetime, int, int]] = []
+    ahead_ready: list[tuple[datetime, int]] = []
     for batch in plan_batches(ready, policy):
         start = heapq.heappop(pickers)
         seconds = sum(pick.pick_seconds(by_id[oid].item_count) for oid in batch.order_ids if oid != _NEW_ORDER)
@@ -445,9 +472,12 @@ def _pick_schedule(
         done = start + timedelta(seconds=seconds)
         heapq.heappush(pickers, done)
         for oid in batch.order_ids:
-            distance = by_id[oid].distance_m
-            if distance is not None:
-                ahead_ready.append((done + timedelta(seconds=config.dispatch_seconds), position[oid], distance))
+            queued = by_id[oid]
+            if queued.distance_m is not None:
+                for_courier = done + timedelta(seconds=config.dispatch_seconds)
+                if queued.not_before is not None:
+                    for_courier = max(for_courier, queued.not_before)
+                ahead_ready.append((for_courier, queued.distance_m))
     raise AssertionError("the new order is always in a batch")  # pragma: no cover
 
 
@@ -482,27 +512,3 @@ def _joiners_seconds(
     if typical_items > 0:
         room = min(room, (policy.max_items - batch_items) // typical_items)
     return max(0, min(joiners, room)) * config.pick.pick_seconds(typical_items)
-
-
-def couriers_after_committed_rides(
-    courier_free_at: Sequence[datetime],
-    committed: Sequence[tuple[datetime, int]],
-    now: datetime,
-    config: PromiseConfig = PromiseConfig(),
-    orders_per_trip: float = 1.0,
-) -> list[datetime]:
-    """Courier free times once orders already picked or being picked have taken their rides.
-
-    ``committed`` holds (ready for a courier, distance in metres) per such delivery order; each takes
-    the earliest free courier for a round trip (shared by ``orders_per_trip`` orders), first come
-    first served, as in :func:`quote_promise`.
-    """
-    couriers = [max(free_at, now) for free_at in courier_free_at]
-    if not couriers:
-        return []
-    heapq.heapify(couriers)
-    for ready, distance in sorted(committed):
-        leaves = max(ready, heapq.heappop(couriers))
-        round_trip = 2 * config.ride.ride_seconds(distance) / orders_per_trip
-        heapq.heappush(couriers, leaves + timedelta(seconds=round_trip))
-    return sorted(couriers)

@@ -62,6 +62,7 @@ _QUEUE_COLUMNS = (
     orders.c.created_at,
     orders.c.distance_m,
     orders.c.method,
+    orders.c.promise_kind,
     orders.c.promised_by,
     orders.c.status,
     orders.c.estimated_pick_complete,

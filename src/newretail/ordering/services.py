@@ -21,7 +21,7 @@ from newretail.core.idempotency import run_idempotent
 from newretail.core.ids import new_id
 from newretail.core.money import Money
 from newretail.core.uow import UnitOfWork, joined
-from newretail.delivery.roster import courier_plan, recent_orders_per_trip
+from newretail.delivery.roster import SLOT_LEAD, courier_plan, recent_orders_per_trip
 from newretail.fulfilment.repository import FulfilmentRepository
 from newretail.fulfilment.substitution import SubstitutionPreference
 from newretail.inventory import services as inventory
@@ -29,14 +29,15 @@ from newretail.ordering.config import StoreOperations
 from newretail.ordering.events import OrderCancelled, OrderPlaced, OrderReturned, OrderStatusChanged
 from newretail.ordering.model import FulfilmentMethod, Order, OrderLine, OrderStatus, PaymentMode, line_price
 from newretail.ordering.promise import (
+    CourierRide,
     DeliveryPromise,
     OfferNotAvailable,
+    PromiseKind,
     PromiseQuote,
     QueuedOrder,
     StoreCandidate,
     StoreLoad,
     choose_store,
-    couriers_after_committed_rides,
     distance_m,
     quote_promise,
     slot_grid,
@@ -326,19 +327,28 @@ def _store_load(uow: UnitOfWork, tenant_id: str, store_id: str, ops: StoreOperat
     # The queue and the orders underway in one read (each keeps its placing order).
     live = repo.order_rows_in_status(tenant_id, store_id, [OrderStatus.PLACED, OrderStatus.PICKING, OrderStatus.PACKED])
     waiting = [r for r in live if r.status == OrderStatus.PLACED.value]
-    queued = [QueuedOrder(r.id, r.item_count, r.created_at, r.distance_m) for r in waiting]
+    # A slot order takes a courier only shortly before its slot (the dispatcher holds it back).
+    slot_lead = ops.slot_length + SLOT_LEAD
+
+    def not_before(row: Any) -> datetime | None:
+        return row.promised_by - slot_lead if row.promise_kind == PromiseKind.SLOT.value else None
+
+    queued = [QueuedOrder(r.id, r.item_count, r.created_at, r.distance_m, not_before(r)) for r in waiting]
     # Orders being picked or packed already hold pickers (their shifts' busy_until) and will take
-    # couriers before this one. Those the dispatcher already put on a trip ride on it: their
-    # couriers are free when that trip is back.
+    # couriers before this one. Those the dispatcher already put on a trip ride on it; the trips
+    # loading hold their couriers until they are back, the trips only planned take a courier
+    # when they are due to leave.
     underway = [r for r in live if r.status != OrderStatus.PLACED.value]
     dispatch = courier_plan(uow.conn, tenant_id, store_id, now)
-    committed = [
-        (max(r.estimated_pick_complete, now) + timedelta(seconds=ops.dispatch_seconds), r.distance_m)
-        for r in underway
-        if r.distance_m is not None and r.id not in dispatch.planned_orders
-    ]
     sharing = recent_orders_per_trip(uow.conn, tenant_id, store_id, now - TRIP_SHARING_WINDOW)
-    couriers = couriers_after_committed_rides(dispatch.free_at, committed, now, ops.promise, sharing)
+    rides = [CourierRide(leaves, busy) for leaves, busy in dispatch.planned_rides]
+    for r in underway:
+        if r.distance_m is None or r.id in dispatch.planned_orders:
+            continue
+        leaves = max(r.estimated_pick_complete, now) + timedelta(seconds=ops.dispatch_seconds)
+        slot_from = not_before(r)
+        round_trip = 2 * ops.promise.ride.ride_seconds(r.distance_m) / sharing
+        rides.append(CourierRide(max(leaves, slot_from or leaves), timedelta(seconds=round_trip)))
     length = ops.slot_length
     first = _next_boundary(now, length)
     starts = [first + i * length for i in range(ops.slots_ahead)]
@@ -348,7 +358,8 @@ def _store_load(uow: UnitOfWork, tenant_id: str, store_id: str, ops: StoreOperat
         now=now,
         queued_orders=queued,
         picker_free_at=FulfilmentRepository(uow.conn).picker_free_times(tenant_id, store_id, now),
-        courier_free_at=couriers,
+        courier_free_at=dispatch.free_at,
+        courier_rides=rides,
         slots=slots,
         orders_per_hour=recent * (timedelta(hours=1) / ORDER_RATE_WINDOW),
         orders_per_trip=sharing,

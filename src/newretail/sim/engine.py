@@ -379,6 +379,7 @@ class Simulation:
                 express_offered=quote.express is not None,
                 slots_offered=len(quote.slots),
                 pick_complete_estimate=self.seconds(quote.pick_complete_at),
+                delivery_eta=None if quote.delivery_eta is None else self.seconds(quote.delivery_eta),
             )
             if option is None:
                 self._lose(customer, basket, store, "no_delivery_offer")

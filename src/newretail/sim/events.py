@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 
 # Kinds of entries. Times in ``data`` are simulated seconds since the start, like ``at``.
-QUOTED: Final = "quoted"  # a delivery or collection quote was shown: express_offered, slots_offered
+QUOTED: Final = "quoted"  # a delivery or collection quote was shown: express_offered, slots_offered, delivery_eta
 ORDER_PLACED: Final = "order_placed"  # method, option, items, promised_by, pick_complete_estimate
 ORDER_LOST: Final = "order_lost"  # a customer left without ordering: reason
 BATCH_STARTED: Final = "batch_started"  # picker, batch, orders

@@ -12,7 +12,7 @@ from newretail.core.geo import Point, offset_km
 from newretail.delivery import roster
 from newretail.delivery import services as delivery
 from newretail.delivery.model import DeliveryProof, FailureReason, StopStatus, TripStatus, WrongDeliveryCode
-from newretail.delivery.tables import trip_stops
+from newretail.delivery.tables import trip_stops, trips
 from newretail.inventory.tables import stock_movements
 from newretail.ordering.model import OrderStatus
 
@@ -86,6 +86,28 @@ def test_packed_order_is_loaded_departs_and_is_delivered_with_proof(depot) -> No
     assert [e["order_ids"] for e in depot.events("OrdersHandedOver")] == [[order_id]]
     assert [e["trip_id"] for e in depot.events("TripDeparted")] == [trip.id]
     assert [e["trip_id"] for e in depot.events("CourierBack")] == [trip.id]
+
+
+def test_the_promise_sees_a_planned_trip_as_a_ride_not_a_hold_on_its_courier(depot) -> None:  # type: ignore[no-untyped-def]
+    depot.courier()
+    (first,) = depot.packed_orders(1)
+    (trip,) = depot.tick().loading
+    depot.advance(timedelta(minutes=1))
+    riding = delivery.depart(depot.runtime.uow(), tenant_id=depot.tenant_id, trip_id=trip.id)
+    depot.clear_cart()
+    (second,) = depot.packed_orders(1)
+    summary = depot.tick()
+    assert summary.planned == (second,) and summary.loading == ()
+    with depot.runtime.engine.connect() as conn:
+        plan = roster.courier_plan(conn, depot.tenant_id, depot.store_id, depot.runtime.clock.now())
+        (row,) = conn.execute(
+            select(trips.c.planned_start, trips.c.planned_back).where(trips.c.status == "planned")
+        ).all()
+    # The courier is back when its ride is; the next trip takes a courier from its start.
+    assert plan.free_at == [riding.planned_back]
+    assert plan.planned_rides == [(row.planned_start, row.planned_back - row.planned_start)]
+    assert row.planned_start >= riding.planned_back
+    assert plan.planned_orders == {second} and first not in plan.planned_orders
 
 
 def test_a_wrong_code_is_refused_and_changes_nothing(depot) -> None:  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ import pytest
 
 from newretail.core.errors import ValidationFailed
 from newretail.ordering.promise import (
+    CourierRide,
     DeliverySlot,
     NoPickersOnShift,
     OfferNotAvailable,
@@ -113,6 +114,31 @@ def test_queued_delivery_orders_take_couriers_first() -> None:
     collection_ahead = [QueuedOrder("ahead", 0, NOW - timedelta(minutes=1), distance_m=None)]
     quote = quote_promise(load(collection_ahead, pickers=2, couriers=1), item_count=0, distance_m=1000, config=CONFIG)
     assert quote.delivery_eta == NOW + timedelta(seconds=120 + 240)
+
+
+def test_a_slot_order_ahead_takes_its_courier_only_near_its_slot() -> None:
+    # The same order ahead, but booked for a slot: it rides no earlier than 40 min from now, so
+    # the one courier carries ours first.
+    ahead = [QueuedOrder("ahead", 0, NOW - timedelta(minutes=1), 3000, not_before=NOW + timedelta(minutes=40))]
+    quote = quote_promise(load(ahead, pickers=2, couriers=1), item_count=0, distance_m=1000, config=CONFIG)
+    assert quote.delivery_eta == NOW + timedelta(seconds=120 + 240)
+    # due before ours, it goes first
+    ahead = [QueuedOrder("ahead", 0, NOW - timedelta(minutes=1), 3000, not_before=NOW + timedelta(seconds=90))]
+    quote = quote_promise(load(ahead, pickers=2, couriers=1), item_count=0, distance_m=1000, config=CONFIG)
+    assert quote.delivery_eta == NOW + timedelta(seconds=120 + 1440 + 240)
+
+
+def test_planned_rides_take_a_courier_when_they_leave_not_before() -> None:
+    # One courier; a trip planned to leave in 20 min for 25 min does not delay an order ready in
+    # 2 min, while one leaving in 1 min holds the courier until it is back.
+    later = CourierRide(NOW + timedelta(minutes=20), timedelta(minutes=25))
+    soon = CourierRide(NOW + timedelta(minutes=1), timedelta(minutes=25))
+    for rides, eta in (([later], 120 + 240), ([soon], 60 + 25 * 60 + 240), ([later, soon], 60 + 25 * 60 + 240)):
+        store = StoreLoad(now=NOW, picker_free_at=[NOW], courier_free_at=[NOW], courier_rides=rides)
+        quote = quote_promise(store, item_count=0, distance_m=1000, config=CONFIG)
+        assert quote.delivery_eta == NOW + timedelta(seconds=eta)
+    with pytest.raises(ValidationFailed):
+        CourierRide(NOW, timedelta(seconds=-1))
 
 
 def test_orders_ahead_share_couriers_at_the_stores_recent_orders_per_trip() -> None:
