@@ -113,7 +113,9 @@ def run_single_row_updates(engine: Engine, attempts: int, threads: int) -> float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--database", required=True, help="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://..."
+        "--database",
+        required=True,
+        help="SQLAlchemy URL: sqlite:///path.db (the run uses a fresh file beside it) or postgresql+psycopg://...",
     )
     parser.add_argument("--attempts", type=int, default=20_000)
     parser.add_argument("--threads", type=int, default=16)

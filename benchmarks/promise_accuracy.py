@@ -1,13 +1,15 @@
-"""Promise accuracy on a busy evening: how close the pick-complete time promised at checkout is to
-the moment the order was actually packed, with simulated customers and pickers driving the real
-services (the digital twin, ``scenarios/city-small.yaml`` by default: three stores, 90 orders per
-hour each for three hours).
+"""Promise accuracy on a busy evening: promised versus actual pick-complete time, in the digital twin.
 
-Prints ONE JSON object: ``orders``, ``express_offered_rate`` (share of delivery quotes offering
-express), ``promise_mae_minutes`` (mean absolute error, promised versus actual pick-complete), its
-bias and 90th percentile, pick time and queue wait percentiles, and ``sim_speedup`` (simulated
-seconds per wall second). Couriers are not simulated yet (packed orders are handed over at the
-dispatch desk), so express is offered whenever picking allows.
+Simulated customers, pickers and couriers drive the real services (``scenarios/city-small.yaml`` by
+default: three stores, 90 orders per hour each for three hours); the couriers are dispatched by the
+real dispatcher with the ``optimised`` policy (``courier_model: dispatcher:optimised``).
+
+Prints ONE JSON object, the twin's report. The numbers this benchmark is for: ``promise_mae_minutes``
+(mean absolute error, promised pick-complete versus the moment the order was packed), its bias and
+90th percentile, ``express_offered_rate`` (share of delivery quotes offering express: the promise
+offers it only when picking, the courier queue and the ride fit the express limit), pick time and
+queue wait percentiles, and ``sim_speedup`` (simulated seconds per wall second). The delivery KPIs
+(on time, click to door, courier utilisation) come with it.
 
     python benchmarks/promise_accuracy.py [--scenario scenarios/city-small.yaml] [--hours 3] [--seed 7]
         [--database postgresql+psycopg://postgres@127.0.0.1:5432/test]

@@ -259,6 +259,9 @@ class Order:
     delivery_address: Point | None
     status: OrderStatus
     created_at: datetime
+    # When checkout expected picking to be complete: what the promise was built on. None only on an
+    # order made without a quote (tests).
+    pick_complete_estimate: datetime | None = None
     history: list[StatusChange] = field(default_factory=list)
     final_lines: tuple[FinalLine, ...] | None = None
     cancellation_reason: str | None = None
@@ -280,9 +283,12 @@ class Order:
         promise: DeliveryPromise,
         at: datetime,
         delivery_address: Point | None = None,
+        pick_complete_estimate: datetime | None = None,
     ) -> Order:
         if at.tzinfo is None:
             raise ValidationFailed("order time must be timezone-aware", field="at")
+        if pick_complete_estimate is not None and pick_complete_estimate.tzinfo is None:
+            raise ValidationFailed("the pick-complete estimate must be timezone-aware", field="pick_complete_estimate")
         if not lines:
             raise ValidationFailed("an order needs at least one line", field="lines")
         duplicated = [line_id for line_id, n in Counter(line.id for line in lines).items() if n > 1]
@@ -312,6 +318,7 @@ class Order:
             delivery_address=delivery_address,
             status=status,
             created_at=at,
+            pick_complete_estimate=pick_complete_estimate,
             history=[StatusChange(None, None, status, at)],
         )
 

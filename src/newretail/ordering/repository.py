@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from newretail.core.db import JSON_TEXT, document_text, load_document
+from newretail.core.db import JSON_TEXT, load_document
 from newretail.core.errors import NotFound
 from newretail.ordering.config import StoreOperations
 from newretail.ordering.model import Order, OrderStatus
@@ -45,7 +45,10 @@ def _insert(conn: Connection, table: Any) -> Any:
 # hashing a statement per call costs several times what the database takes to run it.
 # Order documents travel as JSON text that pydantic parses and renders itself (core.db.JSONText).
 _DOCUMENT = type_coerce(orders.c.document, JSON_TEXT).label("document")
-_ORDER_DOCUMENT = select(_DOCUMENT).where(
+# Checkout's pick-complete estimate is kept in its column only (written once; the promise and
+# dispatch query it there): the document leaves it out and every load puts it back on the order.
+_COLUMN_ONLY = {"pick_complete_estimate"}
+_ORDER_DOCUMENT = select(_DOCUMENT, orders.c.estimated_pick_complete).where(
     orders.c.tenant_id == bindparam("tenant_id"), orders.c.id == bindparam("order_id")
 )
 _ORDER_DOCUMENT_FOR_UPDATE = _ORDER_DOCUMENT.with_for_update()
@@ -146,6 +149,13 @@ def _rows_in_status(statuses: tuple[str, ...]) -> Any:
     return statement
 
 
+def _loaded(row: Any) -> Order:
+    """The order from a row's document and its pick-complete estimate column."""
+    order = load_document(_ORDER, row.document)
+    order.pick_complete_estimate = row.estimated_pick_complete
+    return order
+
+
 class OrderingRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -157,7 +167,6 @@ class OrderingRepository:
         *,
         reservation_id: str,
         distance_m: int | None,
-        pick_complete: datetime,
         substitution_preference: str,
     ) -> None:
         self.conn.execute(
@@ -167,7 +176,7 @@ class OrderingRepository:
                 "reservation_id": reservation_id,
                 "substitution_preference": substitution_preference,
                 "distance_m": distance_m,
-                "estimated_pick_complete": pick_complete,
+                "estimated_pick_complete": order.pick_complete_estimate,
                 "created_at": order.created_at,
             },
         )
@@ -194,15 +203,15 @@ class OrderingRepository:
             "currency": order.currency,
             "updated_at": order.history[-1].at,
             "payment_held": order.is_held_for_payment,
-            "b_document": document_text(_ORDER, order),
+            "b_document": _ORDER.dump_json(order, exclude=_COLUMN_ONLY).decode(),
         }
 
     def order(self, tenant_id: str, order_id: str, *, for_update: bool = False) -> Order:
         query = _ORDER_DOCUMENT_FOR_UPDATE if for_update else _ORDER_DOCUMENT
-        document = self.conn.execute(query, {"tenant_id": tenant_id, "order_id": order_id}).scalar_one_or_none()
-        if document is None:
+        row = self.conn.execute(query, {"tenant_id": tenant_id, "order_id": order_id}).first()
+        if row is None:
             raise OrderNotFound("order not found", order_id=order_id)
-        return load_document(_ORDER, document)
+        return _loaded(row)
 
     def order_row(self, tenant_id: str, order_id: str) -> Any:
         row = self.conn.execute(_ORDER_ROW, {"tenant_id": tenant_id, "order_id": order_id}).first()
@@ -216,13 +225,15 @@ class OrderingRepository:
         row = self.conn.execute(query, {"tenant_id": tenant_id, "order_id": order_id}).first()
         if row is None:
             raise OrderNotFound("order not found", order_id=order_id)
-        return load_document(_ORDER, row.document), row
+        return _loaded(row), row
 
     def orders_by_ids(self, tenant_id: str, order_ids: list[str]) -> dict[str, Order]:
         if not order_ids:
             return {}
-        query = select(orders.c.document).where(orders.c.tenant_id == tenant_id, orders.c.id.in_(order_ids))
-        found = (_ORDER.validate_python(doc) for doc in self.conn.execute(query).scalars())
+        query = select(orders.c.document, orders.c.estimated_pick_complete).where(
+            orders.c.tenant_id == tenant_id, orders.c.id.in_(order_ids)
+        )
+        found = (_loaded(row) for row in self.conn.execute(query))
         return {order.id: order for order in found}
 
     def delivery_queue(self, tenant_id: str, store_id: str) -> list[Any]:
@@ -231,12 +242,12 @@ class OrderingRepository:
 
     def orders_of_customer(self, tenant_id: str, customer_id: str, limit: int = 50) -> list[Order]:
         query = (
-            select(orders.c.document)
+            select(orders.c.document, orders.c.estimated_pick_complete)
             .where(orders.c.tenant_id == tenant_id, orders.c.customer_id == customer_id)
             .order_by(orders.c.created_at.desc())
             .limit(limit)
         )
-        return [_ORDER.validate_python(doc) for doc in self.conn.execute(query).scalars()]
+        return [_loaded(row) for row in self.conn.execute(query)]
 
     def order_rows_in_status(
         self, tenant_id: str, store_id: str, statuses: list[OrderStatus], limit: int | None = None
@@ -267,12 +278,12 @@ class OrderingRepository:
 
     def recent_orders(self, tenant_id: str, store_id: str, limit: int) -> list[Order]:
         query = (
-            select(orders.c.document)
+            select(orders.c.document, orders.c.estimated_pick_complete)
             .where(orders.c.tenant_id == tenant_id, orders.c.store_id == store_id)
             .order_by(orders.c.created_at.desc(), orders.c.id.desc())
             .limit(limit)
         )
-        return [_ORDER.validate_python(doc) for doc in self.conn.execute(query).scalars()]
+        return [_loaded(row) for row in self.conn.execute(query)]
 
     # -- carts ------------------------------------------------------------------------------------
     def cart(self, tenant_id: str, customer_id: str) -> dict[str, int]:

@@ -224,12 +224,12 @@ def checkout(
             promise=promise,
             at=now,
             delivery_address=address,
+            pick_complete_estimate=plan.quote.pick_complete_at,
         )
         repo.add_order(
             order,
             reservation_id=reservation["id"],
             distance_m=plan.distance_m,
-            pick_complete=plan.quote.pick_complete_at,
             substitution_preference=substitution_preference.value,
         )
         repo.clear_cart(tenant_id, customer_id)
@@ -246,7 +246,7 @@ def checkout(
                 currency=order.currency,
             )
         )
-        return order_json(order, pick_complete=plan.quote.pick_complete_at)
+        return order_json(order)
 
     request = {
         "customer": customer_id,
@@ -564,7 +564,7 @@ def store_operations(uow: UnitOfWork, *, tenant_id: str, store_id: str) -> Store
         return OrderingRepository(uow.conn).store_operations(store_id)
 
 
-def order_json(order: Order, pick_complete: datetime | None = None) -> dict[str, Any]:
+def order_json(order: Order) -> dict[str, Any]:
     final = order.final_lines
     return {
         "id": order.id,
@@ -578,7 +578,7 @@ def order_json(order: Order, pick_complete: datetime | None = None) -> dict[str,
             "window_start": order.promise.window_start.isoformat(),
             "window_end": order.promise.window_end.isoformat(),
             "estimate": order.promise.estimate.isoformat(),
-            "pick_complete_estimate": pick_complete.isoformat() if pick_complete else None,
+            "pick_complete_estimate": estimate.isoformat() if (estimate := order.pick_complete_estimate) else None,
         },
         "lines": [
             {

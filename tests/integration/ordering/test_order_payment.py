@@ -166,3 +166,37 @@ def test_cancelling_a_paid_order_gives_the_hold_back(client: TestClient, runtime
     assert cancelled.json()["status"] == "cancelled"
     assert _wallet(runtime, world) == 2000
     assert payments.verify_ledger(runtime.uow()).ok
+
+
+def test_every_order_answer_carries_the_pick_complete_estimate_of_checkout(
+    client: TestClient, runtime: Runtime, world, shop
+) -> None:  # type: ignore[no-untyped-def]
+    staff_on_shift(runtime, world.tenant_id, world.store.id)
+    shopper = world.login(client, world.customer.email)
+    admin = world.login(client)
+
+    def estimate(order: dict[str, Any]) -> Any:
+        return order["promise"]["pick_complete_estimate"]
+
+    # Paying on delivery, the checkout answer is the one the promise was just quoted with.
+    later = _checkout(client, shopper, shop, payment_mode="pay_on_delivery")
+    assert later.status_code == 201, later.text
+    quoted = estimate(later.json())
+    assert quoted is not None
+    order_id = later.json()["id"]
+    assert estimate(client.get(f"/orders/{order_id}", headers=shopper).json()) == quoted
+    assert [estimate(o) for o in client.get("/me/orders", headers=shopper).json()] == [quoted]
+    _pick_everything_but_one_milk(runtime, world, shop, order_id)
+    packed = client.post(f"/orders/{order_id}/pack", headers=admin)
+    assert packed.status_code == 200, packed.text
+    assert packed.json()["status"] == "packed" and estimate(packed.json()) == quoted
+
+    # Paying now, the answer is the order read back after the payment: it keeps the estimate too.
+    topped = client.post(
+        "/payments/wallet/top-ups", headers={**shopper, **_key()}, json={"amount_minor": 2000, "method": "test"}
+    )
+    assert topped.status_code == 201, topped.text
+    now = _checkout(client, shopper, shop, payment_method="wallet")
+    assert now.status_code == 201, now.text
+    assert estimate(now.json()) is not None
+    assert estimate(client.get(f"/orders/{now.json()['id']}", headers=shopper).json()) == estimate(now.json())

@@ -327,6 +327,7 @@ def create(
     lines: list[OrderLine],
     promise: DeliveryPromise,
     delivery_address: Point | None = None,
+    pick_complete_estimate: datetime | None = None,
 ) -> Order:
     return Order.create(
         id="o",
@@ -339,6 +340,7 @@ def create(
         promise=promise,
         at=T0,
         delivery_address=delivery_address,
+        pick_complete_estimate=pick_complete_estimate,
     )
 
 
@@ -355,6 +357,13 @@ def test_create_validates_lines_method_and_promise() -> None:
         create(C, list(LINES), promise_for(D))
     with pytest.raises(ValidationFailed, match="one currency"):
         create(C, [LINES[0], OrderLine("l3", "tea", "Tea", SoldBy.EACH, 1, Money(300, "CNY"))], promise_for(C))
+    with pytest.raises(ValidationFailed, match="pick-complete estimate"):
+        create(C, list(LINES), promise_for(C), pick_complete_estimate=datetime(2026, 1, 5, 12, 9))
+
+
+def test_create_keeps_the_pick_complete_estimate_the_promise_was_built_on() -> None:
+    estimate = T0 + timedelta(minutes=9)
+    assert create(C, list(LINES), promise_for(C), pick_complete_estimate=estimate).pick_complete_estimate == estimate
 
 
 @pytest.mark.parametrize("quantity", [0, -1, True])
