@@ -44,7 +44,7 @@ import numpy as np
 from pyvrp import Model, ProblemData, Route, Solution
 from pyvrp import solve as pyvrp_solve
 from pyvrp._pyvrp import Activity, ActivityType
-from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, NoImprovement, StoppingCriterion
 
 from newretail.core.errors import ValidationFailed
 from newretail.core.geo import Point
@@ -192,10 +192,10 @@ def _build(problem: ZoneProblem) -> _Built:
     locations = [model.add_location(x=p.lon, y=p.lat) for p in points]
     depot = model.add_depot(locations[0], service_duration=pickup_s, name=problem.depot.store_id)
 
-    distance = np.array([[travel.distance_m(a, b) for b in points] for a in points], dtype=np.int64)
+    distance = travel.distance_matrix(points)
 
     def durations_at(speed_kmh: float) -> np.ndarray:
-        return np.array([[travel.seconds_for(int(d), speed_kmh) for d in row] for row in distance], dtype=np.int64)
+        return travel.seconds_matrix(distance, speed_kmh)
 
     # Profiles: one per speed for free couriers, one per courier holding bags.
     def profile_key(ol: CourierOutlook) -> str:
@@ -241,25 +241,31 @@ def _build(problem: ZoneProblem) -> _Built:
     client_order: list[str] = []
     copies: dict[str, list[_Copy]] = {}
     release: dict[str, int] = {}
+    # An order's earliest arrival depends on a courier only through its capacity, free time,
+    # speed and whether it holds bags: a busy zone's dozens of couriers are a handful of kinds.
+    kinds = dict.fromkeys(
+        (ol.courier.vehicle.capacity, seconds_after(now, ol.free_at), ol.courier.vehicle.speed_kmh, bool(ol.carried))
+        for ol in problem.outlooks
+    )
+    outlook_of = {ol.courier.id: ol for ol in problem.outlooks}
     for order in orders:
         loc = location[order.id]
         release[order.id] = seconds_after(now, order.ready_at)
         if order.id in carrier:
-            takers = [ol for ol in problem.outlooks if ol.courier.id == carrier[order.id]]
+            held_by = outlook_of[carrier[order.id]]
+            takers = [(seconds_after(now, held_by.free_at), held_by.courier.vehicle.speed_kmh, True)]
         else:
-            takers = [ol for ol in problem.outlooks if order.load.fits(ol.courier.vehicle.capacity)]
+            takers = [(free_s, speed, held) for capacity, free_s, speed, held in kinds if order.load.fits(capacity)]
         earliest = min(
-            max(seconds_after(now, ol.free_at), release[order.id])
-            + pickup_s
-            + travel.seconds_for(int(distance[0, loc]), ol.courier.vehicle.speed_kmh)
-            for ol in takers
+            max(free_s, release[order.id]) + pickup_s + travel.seconds_for(int(distance[0, loc]), speed)
+            for free_s, speed, _ in takers
         )
         windows = _windows(order, earliest, now, tiers)
         # Required only where a place is guaranteed: with its carrier, or on a multi-trip route
         # (unlimited reloads, unbounded last window). An order only a bag-holding, single-trip
         # courier could carry may not fit beside those bags: it is optional, with a prize worth
         # more than any detour, and postponed if left out.
-        required = order.id in carrier or (problem.multi_trip and any(not ol.carried for ol in takers))
+        required = order.id in carrier or (problem.multi_trip and any(not held for *_, held in takers))
         base_prize = 0 if required else max_penalty // COST_UNIT_M
         group = model.add_client_group(required=required, name=order.id) if len(windows) > 1 or not required else None
         copies[order.id] = []
@@ -367,14 +373,27 @@ def no_improvement_iterations(order_count: int) -> int:
 
 
 def solve_zone(
-    problem: ZoneProblem, *, time_limit: float, seed: int, previous: DispatchPlan | None = None
+    problem: ZoneProblem,
+    *,
+    time_limit: float,
+    seed: int,
+    previous: DispatchPlan | None = None,
+    max_iterations: int | None = None,
 ) -> ZoneSolution:
-    """Plan one zone within about ``time_limit`` seconds of wall time (building the model counts)."""
+    """Plan one zone within about ``time_limit`` seconds of wall time (building the model counts).
+    ``max_iterations`` also caps the search by its own count: with the wall limit out of reach,
+    the same problem then gets the same plan however busy the machine is."""
     started = time.perf_counter()
     built = _build(problem)
     initial = _initial_solution(built, previous, problem.settings)
     search_limit = max(0.005, time_limit - (time.perf_counter() - started))
-    stop = MultipleCriteria([NoImprovement(no_improvement_iterations(len(problem.orders))), MaxRuntime(search_limit)])
+    criteria: list[StoppingCriterion] = [
+        NoImprovement(no_improvement_iterations(len(problem.orders))),
+        MaxRuntime(search_limit),
+    ]
+    if max_iterations is not None:
+        criteria.append(MaxIterations(max_iterations))
+    stop = MultipleCriteria(criteria)
     result = pyvrp_solve(built.data, stop=stop, seed=seed, collect_stats=False, display=False, initial_solution=initial)
     routes = _read_routes(built, result.best)
     trips, postponed, later = _commit(problem, built, routes)
