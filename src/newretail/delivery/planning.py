@@ -61,8 +61,12 @@ DEFAULT_BUDGET = timedelta(seconds=1)
 class DispatchPolicy(Protocol):
     name: str
 
-    def plan(self, snapshot: DispatchSnapshot, budget: timedelta = DEFAULT_BUDGET) -> DispatchPlan:
-        """Decide the next trip of every courier; ``budget`` bounds the wall time spent deciding."""
+    def plan(
+        self, snapshot: DispatchSnapshot, budget: timedelta = DEFAULT_BUDGET, *, max_iterations: int | None = None
+    ) -> DispatchPlan:
+        """Decide the next trip of every courier; ``budget`` bounds the wall time spent deciding.
+        ``max_iterations`` (a searching policy) bounds each zone's search by its own count instead,
+        the budget staying the ceiling: the same inputs then give the same plan on any machine."""
         ...
 
 
@@ -83,7 +87,9 @@ class FifoNearestPolicy:
     def __init__(self, settings: PlanningSettings | None = None) -> None:
         self.settings = settings or PlanningSettings()
 
-    def plan(self, snapshot: DispatchSnapshot, budget: timedelta = DEFAULT_BUDGET) -> DispatchPlan:
+    def plan(
+        self, snapshot: DispatchSnapshot, budget: timedelta = DEFAULT_BUDGET, *, max_iterations: int | None = None
+    ) -> DispatchPlan:
         _check_budget(budget)
         started = time.perf_counter()
         settings, now = self.settings, snapshot.now
@@ -172,8 +178,12 @@ class OptimisedPolicy:
         by_size = 0.05 + self.seconds_per_order * order_count
         return max(0.01, min(by_size, self.max_seconds_per_zone, remaining / max(1, zones_left)))
 
-    def plan(self, snapshot: DispatchSnapshot, budget: timedelta = DEFAULT_BUDGET) -> DispatchPlan:
+    def plan(
+        self, snapshot: DispatchSnapshot, budget: timedelta = DEFAULT_BUDGET, *, max_iterations: int | None = None
+    ) -> DispatchPlan:
         _check_budget(budget)
+        if max_iterations is not None and max_iterations < 1:
+            raise ValidationFailed("the search needs at least one iteration", field="max_iterations")
         started = time.perf_counter()
         settings, now = self.settings, snapshot.now
         trips: list[PlannedTrip] = []
@@ -208,7 +218,10 @@ class OptimisedPolicy:
                     )
                 continue
             remaining = budget.total_seconds() - (time.perf_counter() - started)
-            limit = self.zone_time_limit(len(candidates), remaining, len(zones) - index)
+            if max_iterations is None:
+                limit = self.zone_time_limit(len(candidates), remaining, len(zones) - index)
+            else:  # the count decides; the wall clock is only the ceiling
+                limit = max(0.01, remaining / (len(zones) - index))
             problem = ZoneProblem(
                 now=now,
                 depot=zone.depot,
@@ -218,7 +231,9 @@ class OptimisedPolicy:
                 tiers=self.lateness_tiers,
                 multi_trip=self.multi_trip,
             )
-            solved = solve_zone(problem, time_limit=limit, seed=self.seed, previous=snapshot.previous)
+            solved = solve_zone(
+                problem, time_limit=limit, seed=self.seed, previous=snapshot.previous, max_iterations=max_iterations
+            )
             zones_solved += 1
             iterations += solved.iterations
             warm = warm or solved.warm_started

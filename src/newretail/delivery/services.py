@@ -105,6 +105,11 @@ PICK_OVERRUN = timedelta(seconds=60)
 # (within the caller's budget, never less than the minimum): a warm start needs repair, not search.
 SOLVE_BUDGET_PER_CHANGE = timedelta(milliseconds=8)
 MIN_SOLVE_BUDGET = timedelta(milliseconds=15)
+# The same effort counted in search iterations, for repeatable rounds (about as long, on this
+# project's 2-core machines, for a busy store's zone).
+ITERATIONS_PER_CHANGE = 25
+MIN_ITERATIONS = 50
+FRESH_ITERATIONS = 1500
 # A slot order leaves no earlier than this before its slot opens (the planner has no earliest
 # arrival time, so an early departure is what it can control).
 _VEHICLE_KINDS = {"bike": VehicleKind.BIKE, "ebike": VehicleKind.E_BIKE, "car": VehicleKind.CAR}
@@ -859,16 +864,22 @@ def dispatch_tick(
     *,
     horizon: timedelta = DEFAULT_TICK,
     force: bool = False,
+    repeatable: bool = False,
 ) -> TickSummary:
     """One dispatch round for one store (see the module docstring).
 
     ``budget`` bounds the solver's wall time (default 1 s; the optimiser also scales its time with
     the number of orders, so small stores take a few hundredths). ``horizon`` is the time to the
     next round: trips starting before then are loaded now. ``force`` re-plans even when nothing
-    changed. Rounds of one store are serialised by a row lock; different stores run in parallel.
+    changed. ``repeatable`` counts the solver's effort in iterations rather than milliseconds
+    (``budget`` stays the ceiling), so the same inputs give the same plan on a busy machine too:
+    what the digital twin needs to compare runs. Rounds of one store are serialised by a row lock;
+    different stores run in parallel.
     """
     with uow:
-        summary = dispatch_tick_within(uow, tenant_id, store_id, policy, budget, horizon=horizon, force=force)
+        summary = dispatch_tick_within(
+            uow, tenant_id, store_id, policy, budget, horizon=horizon, force=force, repeatable=repeatable
+        )
         uow.commit()
     return summary
 
@@ -882,6 +893,7 @@ def dispatch_tick_within(
     *,
     horizon: timedelta = DEFAULT_TICK,
     force: bool = False,
+    repeatable: bool = False,
 ) -> TickSummary:
     started = time.perf_counter()
     if horizon <= timedelta(0):
@@ -926,9 +938,12 @@ def dispatch_tick_within(
     budget = DEFAULT_BUDGET if budget is None else budget
     if budget <= timedelta(0):
         raise ValidationFailed("the planning budget must be positive", field="budget")
-    if not fresh:  # warm-started from the standing plan: repairing a few changes takes a few ms
+    iterations: int | None = None
+    if repeatable:
+        iterations = FRESH_ITERATIONS if fresh else max(MIN_ITERATIONS, ITERATIONS_PER_CHANGE * changed)
+    elif not fresh:  # warm-started from the standing plan: repairing a few changes takes a few ms
         budget = min(budget, max(MIN_SOLVE_BUDGET, SOLVE_BUDGET_PER_CHANGE * changed))
-    plan = chosen.plan(snapshot, budget)
+    plan = chosen.plan(snapshot, budget, max_iterations=iterations)
     violations = _violations(snapshot, plan, horizon, seen.packed)
     if violations:
         log.error("dispatch plan of %s for store %s broke the rules: %s", chosen.name, store_id, violations)

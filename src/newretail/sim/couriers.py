@@ -7,7 +7,8 @@ courier fleet:
 * **shifts** follow the scenario: ``delivery.start_shift`` at the start, ``end_shift`` at the end
   (a courier out on a trip finishes it first);
 * **dispatch rounds** (``delivery.dispatch_tick``, the same call the API makes) run per store on
-  events — an order packed, a courier back or starting a shift — and on the regular cadence
+  events — an order packed, a courier back or starting a shift; events within
+  ``event_gap_seconds`` of the store's last round share the next one — and on the regular cadence
   (``delivery.tick_seconds``) for stores whose state changed (:class:`DispatchTriggers`) or whose
   plan goes stale (``replan_at``); a store with nothing new is still visited every
   ``SAFETY_NET_ROUNDS`` cadences;
@@ -75,7 +76,8 @@ class _Store:
     id: str
     location: Point
     replan_at: datetime | None = None
-    round_due: bool = False  # an immediate round is already scheduled for this instant
+    round_due: bool = False  # an event round is already scheduled
+    last_round_s: float = float("-inf")
     idle_cadences: int = 0
     departures: dict[str, datetime] = field(default_factory=dict)  # loading trip -> planned start
 
@@ -155,11 +157,13 @@ class DispatchingCouriers:
 
     # -- dispatch rounds ------------------------------------------------------------------------
     def _round_now(self, store_id: str) -> None:
-        """A round at this instant (several events at one instant make one round)."""
+        """A round for an event: at once, or ``event_gap_seconds`` after the store's last round
+        (events meanwhile share it)."""
         store = self._stores[store_id]
         if not store.round_due:
             store.round_due = True
-            self.sim.at(self.sim.now_s, partial(self._round, store))
+            gap = self.sim.scenario.delivery.event_gap_seconds
+            self.sim.at(max(self.sim.now_s, store.last_round_s + gap), partial(self._round, store))
 
     def _cadence(self) -> None:
         now = self.sim.clock.now()
@@ -174,8 +178,9 @@ class DispatchingCouriers:
         sim = self.sim
         store.round_due = False
         store.idle_cadences = 0
+        store.last_round_s = sim.now_s
         summary = delivery.dispatch_tick(
-            sim.runtime.uow(), sim.tenant_id, store.id, self.policy, self._budget, horizon=self._tick
+            sim.runtime.uow(), sim.tenant_id, store.id, self.policy, self._budget, horizon=self._tick, repeatable=True
         )
         store.replan_at = summary.replan_at
         for trip in summary.loading:

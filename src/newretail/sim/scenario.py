@@ -177,6 +177,9 @@ class DeliverySpec(_Strict):
 
     tick_seconds: int = Field(default=60, ge=5, le=3600)  # the dispatcher's regular round
     budget_ms: int = Field(default=1000, ge=5, le=60_000)  # solver time bound per round and store
+    # Events (an order packed, a courier back) this soon after a store's last round wait and share
+    # the next one: at a busy store they come every few seconds, and each round is a solve.
+    event_gap_seconds: int = Field(default=15, ge=0, le=600)
     ride_noise_cv: float = Field(default=0.1, ge=0.0, le=1.0)  # actual leg time vs the planner's
     customer_absent_rate: Share = 0.01  # the courier rings, nobody answers: the bag comes back
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from newretail.core.errors import ValidationFailed
 from newretail.delivery.model import (
     CourierState,
     Depot,
@@ -202,6 +203,20 @@ def test_deterministic_with_a_fixed_seed(town) -> None:
     assert first.stats.solver_iterations == second.stats.solver_iterations
     assert first.stats.infeasible_zones == 0
     assert plan_violations(snapshot, first) == []
+
+
+def test_an_iteration_cap_bounds_the_search_by_its_count(town) -> None:
+    _busy_town(town)
+    snapshot = town.snapshot()
+    policy = OptimisedPolicy(seed=42)
+    # a tight per-size time limit would cut the search by the clock; the cap decides instead
+    first = policy.plan(snapshot, timedelta(seconds=20), max_iterations=40)
+    second = policy.plan(snapshot, timedelta(seconds=20), max_iterations=40)
+    assert first == second
+    assert first.stats.solver_iterations == 40 * first.stats.zones_solved
+    assert plan_violations(snapshot, first) == []
+    with pytest.raises(ValidationFailed):
+        policy.plan(snapshot, timedelta(seconds=1), max_iterations=0)
 
 
 def test_warm_starts_from_the_previous_plan(town) -> None:
