@@ -285,6 +285,7 @@ class PlanStats:
     solver_iterations: int = 0
     warm_started: bool = False
     infeasible_zones: int = 0  # zones where the solver returned no feasible plan in time (then repaired)
+    clock_stopped_zones: int = 0  # zones whose search the wall clock ended (not repeatable)
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,8 @@ __all__ = [
 
 DEFAULT_TICK = timedelta(seconds=60)
 DEFAULT_BUDGET = timedelta(seconds=1)
+# With an iteration cap, a zone's search stops on its count; the clock only guards a runaway.
+REPEATABLE_ZONE_CEILING_S = 30.0
 
 
 class DispatchPolicy(Protocol):
@@ -65,8 +67,9 @@ class DispatchPolicy(Protocol):
         self, snapshot: DispatchSnapshot, budget: timedelta = DEFAULT_BUDGET, *, max_iterations: int | None = None
     ) -> DispatchPlan:
         """Decide the next trip of every courier; ``budget`` bounds the wall time spent deciding.
-        ``max_iterations`` (a searching policy) bounds each zone's search by its own count instead,
-        the budget staying the ceiling: the same inputs then give the same plan on any machine."""
+        ``max_iterations`` (a searching policy) bounds each zone's search by its own count instead
+        of the budget (a generous wall-clock guard stays, counted in ``clock_stopped_zones``): the
+        same inputs then give the same plan on this machine, however busy it is."""
         ...
 
 
@@ -189,7 +192,7 @@ class OptimisedPolicy:
         trips: list[PlannedTrip] = []
         postponed: list[Postponed] = []
         outlook_out: list[tuple[str, tuple[tuple[str, ...], ...]]] = []
-        iterations, zones_solved, infeasible, warm = 0, 0, 0, False
+        iterations, zones_solved, infeasible, clock_stopped, warm = 0, 0, 0, 0, False
         zones = zone_views(snapshot, settings)
         for index, zone in enumerate(zones):
             trips.extend(zone.pinned_trips)
@@ -220,8 +223,8 @@ class OptimisedPolicy:
             remaining = budget.total_seconds() - (time.perf_counter() - started)
             if max_iterations is None:
                 limit = self.zone_time_limit(len(candidates), remaining, len(zones) - index)
-            else:  # the count decides; the wall clock is only the ceiling
-                limit = max(0.01, remaining / (len(zones) - index))
+            else:  # the count decides; the wall clock is only a guard against a runaway search
+                limit = REPEATABLE_ZONE_CEILING_S
             problem = ZoneProblem(
                 now=now,
                 depot=zone.depot,
@@ -238,6 +241,7 @@ class OptimisedPolicy:
             iterations += solved.iterations
             warm = warm or solved.warm_started
             infeasible += 0 if solved.solver_feasible else 1
+            clock_stopped += 1 if solved.clock_stopped else 0
             trips.extend(solved.trips)
             postponed.extend(solved.postponed)
             outlook_out.extend(solved.later_trips)
@@ -253,6 +257,7 @@ class OptimisedPolicy:
                 solver_iterations=iterations,
                 warm_started=warm,
                 infeasible_zones=infeasible,
+                clock_stopped_zones=clock_stopped,
             ),
         )
 

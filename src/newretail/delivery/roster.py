@@ -11,8 +11,9 @@ from newretail.core.errors import ValidationFailed
 from newretail.core.ids import new_id
 from newretail.delivery.tables import couriers, trip_stops, trips
 
-# A slot order rides no earlier than this before its slot starts (the dispatcher's release time;
-# the promise counts its courier from then).
+# A slot order rides no earlier than this before its slot starts: the dispatcher's release time
+# (the planner has no earliest arrival, so an early departure is what it can control); the
+# promise counts its courier from then.
 SLOT_LEAD = timedelta(minutes=20)
 
 # default speed km/h, totes, payload grams (the same as delivery.model.STANDARD_VEHICLES)
@@ -93,7 +94,7 @@ class CourierPlan:
     (after its ride, or after the trip it is loading), the trips planned but not loaded yet, and
     which orders those trips carry (they need no courier of their own any more).
 
-    A planned trip is kept as a ride, ``(leaves, back)``, not as a hold on the courier it was
+    A planned trip is kept as a ride, ``(leaves, busy for)``, not as a hold on the courier it was
     planned for: it is re-planned every round, and until it leaves the courier is free for
     anything due earlier. Holding the courier from now until the trip is back (a slot trip an
     hour ahead, say) would refuse express to orders the dispatcher can still carry first."""

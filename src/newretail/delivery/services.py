@@ -110,8 +110,6 @@ MIN_SOLVE_BUDGET = timedelta(milliseconds=15)
 ITERATIONS_PER_CHANGE = 25
 MIN_ITERATIONS = 50
 FRESH_ITERATIONS = 1500
-# A slot order leaves no earlier than this before its slot opens (the planner has no earliest
-# arrival time, so an early departure is what it can control).
 _VEHICLE_KINDS = {"bike": VehicleKind.BIKE, "ebike": VehicleKind.E_BIKE, "car": VehicleKind.CAR}
 
 
@@ -872,8 +870,8 @@ def dispatch_tick(
     the number of orders, so small stores take a few hundredths). ``horizon`` is the time to the
     next round: trips starting before then are loaded now. ``force`` re-plans even when nothing
     changed. ``repeatable`` counts the solver's effort in iterations rather than milliseconds
-    (``budget`` stays the ceiling), so the same inputs give the same plan on a busy machine too:
-    what the digital twin needs to compare runs. Rounds of one store are serialised by a row lock;
+    (``budget`` then does not bound the search; a 30 s guard per zone does), so the same inputs
+    give the same plan on a busy machine too: what the digital twin needs to compare runs. Rounds of one store are serialised by a row lock;
     different stores run in parallel.
     """
     with uow:
@@ -943,7 +941,14 @@ def dispatch_tick_within(
         iterations = FRESH_ITERATIONS if fresh else max(MIN_ITERATIONS, ITERATIONS_PER_CHANGE * changed)
     elif not fresh:  # warm-started from the standing plan: repairing a few changes takes a few ms
         budget = min(budget, max(MIN_SOLVE_BUDGET, SOLVE_BUDGET_PER_CHANGE * changed))
-    plan = chosen.plan(snapshot, budget, max_iterations=iterations)
+    # Only a repeatable round passes the cap: a policy of the caller's own may not take it.
+    plan = (
+        chosen.plan(snapshot, budget)
+        if iterations is None
+        else chosen.plan(snapshot, budget, max_iterations=iterations)
+    )
+    if plan.stats.clock_stopped_zones:
+        log.warning("dispatch round of store %s was cut short by the wall clock: it is not repeatable", store_id)
     violations = _violations(snapshot, plan, horizon, seen.packed)
     if violations:
         log.error("dispatch plan of %s for store %s broke the rules: %s", chosen.name, store_id, violations)

@@ -157,6 +157,7 @@ class ZoneSolution:
     iterations: int
     warm_started: bool
     solver_feasible: bool
+    clock_stopped: bool = False  # the wall-time limit, not the search's own criteria, ended it
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,7 +383,8 @@ def solve_zone(
 ) -> ZoneSolution:
     """Plan one zone within about ``time_limit`` seconds of wall time (building the model counts).
     ``max_iterations`` also caps the search by its own count: with the wall limit out of reach,
-    the same problem then gets the same plan however busy the machine is."""
+    the same problem then gets the same plan however busy the machine is (``clock_stopped`` says
+    when the wall limit ended it after all)."""
     started = time.perf_counter()
     built = _build(problem)
     initial = _initial_solution(built, previous, problem.settings)
@@ -395,6 +397,8 @@ def solve_zone(
         criteria.append(MaxIterations(max_iterations))
     stop = MultipleCriteria(criteria)
     result = pyvrp_solve(built.data, stop=stop, seed=seed, collect_stats=False, display=False, initial_solution=initial)
+    capped = max_iterations is not None and result.num_iterations >= max_iterations
+    clock_stopped = not capped and result.runtime >= search_limit
     routes = _read_routes(built, result.best)
     trips, postponed, later = _commit(problem, built, routes)
     return ZoneSolution(
@@ -404,6 +408,7 @@ def solve_zone(
         iterations=result.num_iterations,
         warm_started=initial is not None,
         solver_feasible=result.best.is_feasible(),
+        clock_stopped=clock_stopped,
     )
 
 

@@ -18,14 +18,14 @@ Queueing approximation used by :func:`quote_promise` (deterministic, no randomne
   of the orders waiting. With ``max_orders=1`` (the default) this is plain one-order-at-a-time FIFO.
 * **Dispatch** — an order is ready for a courier ``dispatch_seconds`` after its pick completes
   (a slot order no earlier than its ``not_before``: the dispatcher holds it back until shortly
-  before its slot). Couriers are taken first come first served in ready order, by every ride
-  ready no later than the new order: the trips the dispatcher has planned (each keeps a courier
-  from its start until it is back), the picked orders not on a trip yet and the queued orders
-  ahead. A queued or picked delivery order whose distance is known holds a courier for a round
-  trip (``2 * ride``) divided by the orders a trip has recently carried at the store
-  (``orders_per_trip``: 1 with no history, so the model errs on the safe side until the
+  before its slot). Couriers are taken first come first served by the rides due before the new
+  order could leave (it is ready and a courier is free): the trips the dispatcher has planned
+  (each keeps a courier from its start until it is back), the picked orders not on a trip yet and
+  the queued orders ahead. A queued or picked delivery order whose distance is known holds a
+  courier for a round trip (``2 * ride``) divided by the orders a trip has recently carried at the
+  store (``orders_per_trip``: 1 with no history, so the model errs on the safe side until the
   dispatcher has shown it batches); our order then leaves when the earliest courier is back (or
-  idle now). Rides due after ours do not delay it: the dispatcher serves the earlier-ready first.
+  idle now). Rides due later do not delay it: the dispatcher serves the earlier-ready first.
 * **Ride** — ``distance_m * detour_factor / courier speed``, rounded up to whole seconds.
 
 Express ("within 30 minutes") is offered only when the resulting delivery ETA is within the
@@ -412,10 +412,11 @@ def quote_promise(
             (ready_ahead, timedelta(seconds=2 * config.ride.ride_seconds(distance_ahead) / share))
             for ready_ahead, distance_ahead in ahead_ready
         ]
-        # Every ride ready no later than ours goes first (queued orders ahead of us tie in our
-        # favour of the queue: they were placed earlier).
+        # Every ride due before ours could leave goes first: due before it is ready, or before
+        # the first courier is free (a planned trip's start is often just its courier's return).
+        # Ties go to the others: they were placed or planned earlier.
         for leaves_at, busy in sorted(rides):
-            if leaves_at > ready:
+            if leaves_at > max(ready, couriers[0]):
                 break
             heapq.heappush(couriers, max(leaves_at, heapq.heappop(couriers)) + busy)
         leaves = max(ready, heapq.heappop(couriers))
@@ -465,19 +466,23 @@ def _pick_schedule(
     for batch in plan_batches(ready, policy):
         start = heapq.heappop(pickers)
         seconds = sum(pick.pick_seconds(by_id[oid].item_count) for oid in batch.order_ids if oid != _NEW_ORDER)
-        if _NEW_ORDER in batch.order_ids:
+        mine = _NEW_ORDER in batch.order_ids
+        if mine:
             seconds += pick.pick_seconds(item_count)
             seconds += _joiners_seconds(load, queue, start, len(batch.order_ids), batch.item_count, config)
-            return start, start + timedelta(seconds=seconds), ahead_ready
         done = start + timedelta(seconds=seconds)
         heapq.heappush(pickers, done)
+        # The orders ahead, in earlier batches or in the new order's own (they are packed with it
+        # and were placed first), will want couriers.
         for oid in batch.order_ids:
-            queued = by_id[oid]
-            if queued.distance_m is not None:
+            queued = by_id.get(oid)
+            if queued is not None and queued.distance_m is not None:
                 for_courier = done + timedelta(seconds=config.dispatch_seconds)
                 if queued.not_before is not None:
                     for_courier = max(for_courier, queued.not_before)
                 ahead_ready.append((for_courier, queued.distance_m))
+        if mine:
+            return start, done, ahead_ready
     raise AssertionError("the new order is always in a batch")  # pragma: no cover
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, type
 from sqlalchemy.dialects import postgresql, sqlite
 
 from newretail.core.db import JSON_TEXT, load_document
-from newretail.core.errors import NotFound
+from newretail.core.errors import NotFound, ValidationFailed
 from newretail.ordering.config import StoreOperations
 from newretail.ordering.model import Order, OrderStatus
 from newretail.ordering.tables import cart_lines, customer_addresses, orders, slot_bookings, store_fulfilment_settings
@@ -66,6 +66,7 @@ _QUEUE_COLUMNS = (
     orders.c.distance_m,
     orders.c.method,
     orders.c.promise_kind,
+    orders.c.promise_from,
     orders.c.promised_by,
     orders.c.status,
     orders.c.estimated_pick_complete,
@@ -169,6 +170,8 @@ class OrderingRepository:
         distance_m: int | None,
         substitution_preference: str,
     ) -> None:
+        if order.pick_complete_estimate is None:  # the queue and the promise sort on it
+            raise ValidationFailed("a new order needs its pick-complete estimate", field="pick_complete_estimate")
         self.conn.execute(
             _ADD_ORDER,
             {
@@ -197,6 +200,7 @@ class OrderingRepository:
             "method": order.method.value,
             "status": order.status.value,
             "promise_kind": order.promise.kind.value,
+            "promise_from": order.promise.window_start,
             "promised_by": order.promise.window_end,
             "item_count": order.item_count,
             "total_minor": order.total.amount,

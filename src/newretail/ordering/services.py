@@ -327,11 +327,10 @@ def _store_load(uow: UnitOfWork, tenant_id: str, store_id: str, ops: StoreOperat
     # The queue and the orders underway in one read (each keeps its placing order).
     live = repo.order_rows_in_status(tenant_id, store_id, [OrderStatus.PLACED, OrderStatus.PICKING, OrderStatus.PACKED])
     waiting = [r for r in live if r.status == OrderStatus.PLACED.value]
-    # A slot order takes a courier only shortly before its slot (the dispatcher holds it back).
-    slot_lead = ops.slot_length + SLOT_LEAD
 
+    # A slot order takes a courier only shortly before its slot (the dispatcher holds it back).
     def not_before(row: Any) -> datetime | None:
-        return row.promised_by - slot_lead if row.promise_kind == PromiseKind.SLOT.value else None
+        return row.promise_from - SLOT_LEAD if row.promise_kind == PromiseKind.SLOT.value else None
 
     queued = [QueuedOrder(r.id, r.item_count, r.created_at, r.distance_m, not_before(r)) for r in waiting]
     # Orders being picked or packed already hold pickers (their shifts' busy_until) and will take

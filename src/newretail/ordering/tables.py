@@ -53,6 +53,9 @@ orders = Table(
     Column("method", String(12), nullable=False),
     Column("status", String(24), nullable=False),
     Column("promise_kind", String(12), nullable=False),
+    # The promise window's start (a slot's start). Always written; nullable only because migration
+    # 0009 added it to existing tables.
+    Column("promise_from", UTCDateTime(), nullable=True),
     Column("promised_by", UTCDateTime(), nullable=False),
     Column("estimated_pick_complete", UTCDateTime(), nullable=False),
     Column("item_count", Integer, nullable=False),

@@ -76,7 +76,8 @@ class _Store:
     id: str
     location: Point
     replan_at: datetime | None = None
-    round_due: bool = False  # an event round is already scheduled
+    round_due: bool = False  # an event round is scheduled (at ``event_round_at``) and no round ran since
+    event_round_at: float | None = None
     last_round_s: float = float("-inf")
     idle_cadences: int = 0
     departures: dict[str, datetime] = field(default_factory=dict)  # loading trip -> planned start
@@ -163,7 +164,14 @@ class DispatchingCouriers:
         if not store.round_due:
             store.round_due = True
             gap = self.sim.scenario.delivery.event_gap_seconds
-            self.sim.at(max(self.sim.now_s, store.last_round_s + gap), partial(self._round, store))
+            store.event_round_at = max(self.sim.now_s, store.last_round_s + gap)
+            self.sim.at(store.event_round_at, partial(self._event_round, store, store.event_round_at))
+
+    def _event_round(self, store: _Store, at: float) -> None:
+        # A cadence round since it was scheduled has seen these events (and maybe later ones
+        # scheduled another event round): then this one is void.
+        if store.round_due and store.event_round_at == at:
+            self._round(store)
 
     def _cadence(self) -> None:
         now = self.sim.clock.now()

@@ -4,6 +4,7 @@ deliveries coming back to the store; shifts."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +15,9 @@ from newretail.delivery import services as delivery
 from newretail.delivery.model import DeliveryProof, FailureReason, StopStatus, TripStatus, WrongDeliveryCode
 from newretail.delivery.tables import trip_stops, trips
 from newretail.inventory.tables import stock_movements
-from newretail.ordering.model import OrderStatus
+from newretail.ordering import services as ordering
+from newretail.ordering.model import FulfilmentMethod, OrderStatus, PaymentMode
+from newretail.ordering.services import DeliveryOption
 
 
 def test_packed_order_is_loaded_departs_and_is_delivered_with_proof(depot) -> None:  # type: ignore[no-untyped-def]
@@ -251,3 +254,47 @@ def test_tracking_shows_eta_courier_and_code_once_on_the_way(depot) -> None:  # 
     )
     later = delivery.order_tracking(depot.runtime.uow(), tenant_id=depot.tenant_id, order=order)
     assert later.eta is not None and abs((later.eta - riding.stops[0].eta).total_seconds()) < 120
+
+
+def test_a_slot_order_takes_a_courier_in_the_promise_only_near_its_slot(depot) -> None:  # type: ignore[no-untyped-def]
+    depot.courier()
+    customer = depot.world.customer.id
+
+    def quote_express_nearby() -> Any:
+        depot.clear_cart()
+        ordering.set_cart_line(
+            depot.runtime.uow(),
+            tenant_id=depot.tenant_id,
+            customer_id=customer,
+            product_id=depot.shop.ids["MILK-1"],
+            quantity=1,
+        )
+        address = offset_km(depot.location, 1.0, 0.0)
+        return ordering.quote(
+            depot.runtime.uow(),
+            tenant_id=depot.tenant_id,
+            customer_id=customer,
+            method=FulfilmentMethod.DELIVERY,
+            address=address,
+            store_id=None,
+        ).quote
+
+    alone = quote_express_nearby()
+    # A slot order 3 km out, booked for the last slot offered (hours ahead): the one courier can
+    # carry the next express order first; only its pick waits behind the slot order's.
+    ordering.checkout(
+        depot.runtime.uow(),
+        tenant_id=depot.tenant_id,
+        customer_id=customer,
+        method=FulfilmentMethod.DELIVERY,
+        option=DeliveryOption.SLOT,
+        address=offset_km(depot.location, 3.0, 0.0),
+        slot_start=alone.slots[-1].start,
+        payment_mode=PaymentMode.PAY_ON_DELIVERY,
+    )
+    behind_slot = quote_express_nearby()
+    assert behind_slot.delivery_eta - alone.delivery_eta < timedelta(minutes=5)
+    # An express order 3 km out needs that courier now: the next one waits for its round trip.
+    depot.place(at_km=(3.0, 0.0))
+    behind_express = quote_express_nearby()
+    assert behind_express.delivery_eta - behind_slot.delivery_eta > timedelta(minutes=25)

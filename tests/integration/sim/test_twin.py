@@ -3,6 +3,7 @@ recomputed here from the log agree with kpis.py, and a seed reproduces a run."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from pathlib import Path
@@ -20,6 +21,7 @@ from newretail.delivery.tables import couriers, delivery_jobs, trip_stops, trips
 from newretail.fulfilment.tables import pickings
 from newretail.ordering.tables import orders
 from newretail.schema import load_all_tables
+from newretail.sim import couriers as couriers_module
 from newretail.sim import events
 from newretail.sim.couriers import POLICIES, DispatchingCouriers
 from newretail.sim.engine import SimResult, Simulation
@@ -240,3 +242,34 @@ def test_courier_plug_ins_get_a_tick_every_minute_and_every_delivery_order(
     last_packed = max(e.at for e in result.log if e.kind == events.ORDER_PACKED)
     assert couriers.ticks[-1] >= last_packed + 600 - 60  # ticking went on until the last hand-over
     assert result.unfinished_orders == 0 and result.courier_model == "recording"
+
+
+@pytest.mark.parametrize("gap", [0, 40])
+def test_events_soon_after_a_round_share_the_next_one(
+    twin_engine: Engine, tiny: dict[str, Any], monkeypatch: pytest.MonkeyPatch, gap: int
+) -> None:
+    tiny["delivery"] = {**tiny["delivery"], "event_gap_seconds": gap}
+    scenario = parse_scenario(tiny)
+    rounds: list[tuple[str, float]] = []
+    real_tick = couriers_module.delivery.dispatch_tick
+
+    def recording_tick(uow: Any, tenant_id: str, store_id: str, *args: Any, **kwargs: Any) -> Any:
+        rounds.append((store_id, (uow.clock.now() - scenario.start).total_seconds()))
+        return real_tick(uow, tenant_id, store_id, *args, **kwargs)
+
+    monkeypatch.setattr(couriers_module.delivery, "dispatch_tick", recording_tick)
+    result = run(twin_engine, scenario)
+    tick = scenario.delivery.tick_seconds
+    by_store: dict[str, list[float]] = {}
+    for store_id, at in rounds:
+        by_store.setdefault(store_id, []).append(at)
+    spacings = []
+    for times in by_store.values():
+        for before, at in itertools.pairwise(times):
+            if at % tick:  # not a cadence round: an event round, held back by the gap
+                spacings.append(at - before)
+    assert spacings, "no event rounds happened"
+    assert min(spacings) >= gap
+    if gap == 0:  # events are served at once: some rounds follow the last closely
+        assert min(spacings) < 40
+    assert compute_kpis(result.log)["deliveries_unfinished"] == 0

@@ -130,15 +130,28 @@ def test_a_slot_order_ahead_takes_its_courier_only_near_its_slot() -> None:
 
 def test_planned_rides_take_a_courier_when_they_leave_not_before() -> None:
     # One courier; a trip planned to leave in 20 min for 25 min does not delay an order ready in
-    # 2 min, while one leaving in 1 min holds the courier until it is back.
+    # 2 min, while one leaving in 1 min holds the courier until it is back (26 min) — and then the
+    # later trip, due before that, goes first too (back at 51 min).
     later = CourierRide(NOW + timedelta(minutes=20), timedelta(minutes=25))
     soon = CourierRide(NOW + timedelta(minutes=1), timedelta(minutes=25))
-    for rides, eta in (([later], 120 + 240), ([soon], 60 + 25 * 60 + 240), ([later, soon], 60 + 25 * 60 + 240)):
+    for rides, eta in (([later], 120 + 240), ([soon], 60 + 25 * 60 + 240), ([later, soon], 60 + 50 * 60 + 240)):
         store = StoreLoad(now=NOW, picker_free_at=[NOW], courier_free_at=[NOW], courier_rides=rides)
         quote = quote_promise(store, item_count=0, distance_m=1000, config=CONFIG)
         assert quote.delivery_eta == NOW + timedelta(seconds=eta)
     with pytest.raises(ValidationFailed):
         CourierRide(NOW, timedelta(seconds=-1))
+
+
+def test_a_trip_waiting_for_a_courier_to_come_back_goes_before_a_later_order() -> None:
+    # The only courier is back in 10 min and a packed trip is planned to leave then, for 20 min.
+    # The new order is ready in 2 min but can only leave with a courier: the trip goes first.
+    waiting = CourierRide(NOW + timedelta(minutes=10), timedelta(minutes=20))
+    store = StoreLoad(
+        now=NOW, picker_free_at=[NOW], courier_free_at=[NOW + timedelta(minutes=10)], courier_rides=[waiting]
+    )
+    quote = quote_promise(store, item_count=0, distance_m=1000, config=CONFIG)
+    assert quote.delivery_eta == NOW + timedelta(minutes=30, seconds=240)
+    assert quote.express is None
 
 
 def test_orders_ahead_share_couriers_at_the_stores_recent_orders_per_trip() -> None:
