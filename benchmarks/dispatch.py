@@ -1,5 +1,7 @@
-"""Dispatch policies compared on the digital twin: how many couriers each needs to keep the on-time
-target, and how well it serves at that fleet; plus how fast the twin runs a city-20 day.
+"""Dispatch policies compared on the digital twin: the smallest fleet keeping the on-time target.
+
+How many couriers each policy needs to keep the on-time target, and how well it serves at that
+fleet; plus how fast the twin runs a city-20 day.
 
 For each policy (``optimised``: PyVRP re-planning on events; ``fifo-nearest``: oldest ready order
 to the nearest idle courier, one order a trip) the smallest courier count per store that keeps
