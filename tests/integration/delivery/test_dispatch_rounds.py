@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from newretail.delivery import services as delivery
 from newretail.delivery.model import DeliveryProof, FailureReason, StopStatus, TripStatus
+from newretail.delivery.planning import OptimisedPolicy
 from newretail.delivery.tables import couriers, delivery_jobs
 from newretail.ordering.model import OrderStatus
 from newretail.ordering.promise import OfferNotAvailable
@@ -259,3 +260,41 @@ def test_concurrent_rounds_and_departures_keep_every_rule(depot) -> None:  # typ
     out = [s.order_id for t in board.trips if t.status is TripStatus.RIDING for s in t.stops]
     assert len(out) == len(set(out)) and set(out) <= set(order_ids)
     assert departed
+
+
+class _Recording:
+    """The optimiser, noting what effort each round asked of it."""
+
+    name = "optimised"
+
+    def __init__(self) -> None:
+        self.inner = OptimisedPolicy(seed=1)
+        self.asked: list[dict[str, object]] = []
+
+    def plan(self, snapshot, budget, **effort):  # type: ignore[no-untyped-def]
+        self.asked.append(effort)
+        return self.inner.plan(snapshot, budget, **effort)
+
+
+class _OldStyle(_Recording):
+    """A policy of the caller's own, written before rounds could ask for an iteration cap."""
+
+    def plan(self, snapshot, budget):  # type: ignore[no-untyped-def,override]
+        return self.inner.plan(snapshot, budget)
+
+
+def test_a_repeatable_round_counts_its_effort_in_iterations(depot) -> None:  # type: ignore[no-untyped-def]
+    depot.courier("Only")
+    policy = _Recording()
+    assert depot.tick(policy, repeatable=True).solved
+    assert policy.asked[-1] == {"max_iterations": delivery.FRESH_ITERATIONS}
+    depot.packed_orders(1)
+    assert depot.tick(policy, repeatable=True).solved
+    assert policy.asked[-1] == {"max_iterations": delivery.MIN_ITERATIONS}  # one change: the floor
+    depot.clear_cart()
+    depot.packed_orders(3)
+    assert depot.tick(policy, force=True).solved  # not repeatable: a wall budget, no cap asked
+    assert policy.asked[-1] == {}
+    depot.clear_cart()
+    depot.packed_orders(1)
+    assert depot.tick(_OldStyle()).solved  # a policy without the cap still plans
