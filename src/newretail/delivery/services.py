@@ -110,6 +110,7 @@ MIN_SOLVE_BUDGET = timedelta(milliseconds=15)
 ITERATIONS_PER_CHANGE = 25
 MIN_ITERATIONS = 50
 FRESH_ITERATIONS = 1500
+
 _VEHICLE_KINDS = {"bike": VehicleKind.BIKE, "ebike": VehicleKind.E_BIKE, "car": VehicleKind.CAR}
 
 
@@ -871,8 +872,8 @@ def dispatch_tick(
     next round: trips starting before then are loaded now. ``force`` re-plans even when nothing
     changed. ``repeatable`` counts the solver's effort in iterations rather than milliseconds
     (``budget`` then does not bound the search; a 30 s guard per zone does), so the same inputs
-    give the same plan on a busy machine too: what the digital twin needs to compare runs. Rounds of one store are serialised by a row lock;
-    different stores run in parallel.
+    give the same plan on a busy machine too: what the digital twin needs to compare runs.
+    Rounds of one store are serialised by a row lock; different stores run in parallel.
     """
     with uow:
         summary = dispatch_tick_within(

@@ -341,13 +341,15 @@ def _store_load(uow: UnitOfWork, tenant_id: str, store_id: str, ops: StoreOperat
     dispatch = courier_plan(uow.conn, tenant_id, store_id, now)
     sharing = recent_orders_per_trip(uow.conn, tenant_id, store_id, now - TRIP_SHARING_WINDOW)
     rides = [CourierRide(leaves, busy) for leaves, busy in dispatch.planned_rides]
+    ride = ops.promise.ride
     for r in underway:
         if r.distance_m is None or r.id in dispatch.planned_orders:
             continue
         leaves = max(r.estimated_pick_complete, now) + timedelta(seconds=ops.dispatch_seconds)
-        slot_from = not_before(r)
-        round_trip = 2 * ops.promise.ride.ride_seconds(r.distance_m) / sharing
-        rides.append(CourierRide(max(leaves, slot_from or leaves), timedelta(seconds=round_trip)))
+        if (slot_from := not_before(r)) is not None:
+            leaves = max(leaves, slot_from)
+        round_trip = 2 * ride.ride_seconds(r.distance_m) / sharing
+        rides.append(CourierRide(leaves, timedelta(seconds=round_trip)))
     length = ops.slot_length
     first = _next_boundary(now, length)
     starts = [first + i * length for i in range(ops.slots_ahead)]

@@ -76,8 +76,7 @@ class _Store:
     id: str
     location: Point
     replan_at: datetime | None = None
-    round_due: bool = False  # an event round is scheduled (at ``event_round_at``) and no round ran since
-    event_round_at: float | None = None
+    event_round_at: float | None = None  # the pending event round (no round ran since it was due)
     last_round_s: float = float("-inf")
     idle_cadences: int = 0
     departures: dict[str, datetime] = field(default_factory=dict)  # loading trip -> planned start
@@ -161,8 +160,7 @@ class DispatchingCouriers:
         """A round for an event: at once, or ``event_gap_seconds`` after the store's last round
         (events meanwhile share it)."""
         store = self._stores[store_id]
-        if not store.round_due:
-            store.round_due = True
+        if store.event_round_at is None:
             gap = self.sim.scenario.delivery.event_gap_seconds
             store.event_round_at = max(self.sim.now_s, store.last_round_s + gap)
             self.sim.at(store.event_round_at, partial(self._event_round, store, store.event_round_at))
@@ -170,7 +168,7 @@ class DispatchingCouriers:
     def _event_round(self, store: _Store, at: float) -> None:
         # A cadence round since it was scheduled has seen these events (and maybe later ones
         # scheduled another event round): then this one is void.
-        if store.round_due and store.event_round_at == at:
+        if store.event_round_at == at:
             self._round(store)
 
     def _cadence(self) -> None:
@@ -184,7 +182,7 @@ class DispatchingCouriers:
 
     def _round(self, store: _Store) -> None:
         sim = self.sim
-        store.round_due = False
+        store.event_round_at = None
         store.idle_cadences = 0
         store.last_round_s = sim.now_s
         summary = delivery.dispatch_tick(

@@ -368,7 +368,7 @@ class LiveCouriers(DispatchingCouriers):
         foreign = sorted(str(row.id) for row in pool if str(row.id) not in sim.orders)
         if foreign:
             # The dispatcher would hand it to one of the driver's couriers: wait until it is gone.
-            store.round_due = False
+            store.event_round_at = None
             for order_id in foreign:
                 if order_id not in self._warned:
                     self._warned.add(order_id)
