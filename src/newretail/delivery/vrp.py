@@ -9,8 +9,13 @@ How dispatch maps onto PyVRP (the choices, and why):
 - **Order = client** at its drop-off, ``delivery=[totes, grams]`` against vehicle
   ``capacity=[totes, grams]``, ``service_duration`` = the handover, and ``release_time`` = when
   the order will be packed (PyVRP: no trip carrying it may leave the depot earlier).
-- **Courier = vehicle type** with ``num_available=1`` and ``tw_early`` = when it is (back) at the
-  store: a courier out on a trip is a vehicle that becomes available on its return.
+- **Courier = vehicle** of a vehicle type with ``tw_early`` = when it is (back) at the store: a
+  courier out on a trip is a vehicle that becomes available on its return. Couriers the model
+  cannot tell apart (no bags in hand, the same vehicle, free at the same second: typically the
+  idle couriers waiting at the store) share one vehicle type with ``num_available`` = their count.
+  The problem is the same, but PyVRP's search tries one empty route per vehicle type rather than
+  one per courier, which was most of a busy store's search time; reading the plan back, each of
+  the type's routes goes to the courier that had its orders in the last plan, else the next free.
   ``reload_depots=[store]`` makes routes multi-trip, so the plan anticipates each courier's
   trips after the next one; only the next one is accounted.
 - **Lateness.** PyVRP time windows are hard (a late arrival is infeasible), but promises must be
@@ -35,7 +40,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -174,7 +179,8 @@ class _Built:
     location: dict[str, int]  # order id → location index
     durations: list[np.ndarray]  # per vehicle type: its profile's duration matrix
     release: dict[str, int]
-    outlooks: tuple[CourierOutlook, ...]  # vehicle type index → courier
+    fleets: list[tuple[CourierOutlook, ...]]  # vehicle type index → its couriers, sorted by id
+    outlooks: tuple[CourierOutlook, ...]  # every courier, sorted by id
     orders: dict[str, DispatchOrder]  # every order in the model, including handed-over bags
     carrier: dict[str, str]  # handed-over order id → courier id
 
@@ -221,13 +227,15 @@ def _build(problem: ZoneProblem) -> _Built:
         duration_matrices.append(dur)
 
     vehicle_durations: list[np.ndarray] = []
-    for ol in problem.outlooks:
+    fleets = _fleets(problem, profile_key)
+    for fleet in fleets:
+        ol = fleet[0]
         index = keys.index(profile_key(ol))
         vehicle_durations.append(duration_matrices[index])
         multi = problem.multi_trip and not ol.carried
         capacity = ol.courier.vehicle.capacity
         model.add_vehicle_type(
-            num_available=1,
+            num_available=len(fleet),
             capacity=[capacity.totes, capacity.weight_g],
             start_depot=depot,
             end_depot=depot,
@@ -296,10 +304,26 @@ def _build(problem: ZoneProblem) -> _Built:
         location=location,
         durations=vehicle_durations,
         release=release,
+        fleets=fleets,
         outlooks=problem.outlooks,
         orders={o.id: o for o in orders},
         carrier=carrier,
     )
+
+
+def _fleets(problem: ZoneProblem, profile_key: Callable[[CourierOutlook], str]) -> list[tuple[CourierOutlook, ...]]:
+    """The zone's couriers grouped into vehicle types: one per courier holding bags, one per set of
+    interchangeable couriers (same profile, capacity and free second), in courier id order."""
+    groups: dict[Any, list[CourierOutlook]] = {}
+    for ol in problem.outlooks:
+        vehicle = ol.courier.vehicle
+        key = (
+            ("courier", ol.courier.id)
+            if ol.carried
+            else (profile_key(ol), vehicle.capacity, seconds_after(problem.now, ol.free_at))
+        )
+        groups.setdefault(key, []).append(ol)
+    return [tuple(fleet) for fleet in groups.values()]
 
 
 def _previous_routes(built: _Built, previous: DispatchPlan | None) -> dict[str, list[list[str]]]:
@@ -329,16 +353,13 @@ def _previous_routes(built: _Built, previous: DispatchPlan | None) -> dict[str, 
     return routes
 
 
-def _initial_solution(built: _Built, previous: DispatchPlan | None, settings: PlanningSettings) -> Solution | None:
-    if previous is None:
-        return None
-    routes = _previous_routes(built, previous)
+def _initial_solution(built: _Built, routes: dict[str, list[list[str]]], settings: PlanningSettings) -> Solution | None:
     if not routes:
         return None
     pickup_s = int(settings.pickup.total_seconds())
     handover_s = int(settings.handover.total_seconds())
     solver_routes: list[Route] = []
-    for vehicle, ol in enumerate(built.outlooks):
+    for vehicle, ol in ((v, ol) for v, fleet in enumerate(built.fleets) for ol in fleet):
         trips = routes.get(ol.courier.id)
         if not trips:
             continue
@@ -387,7 +408,8 @@ def solve_zone(
     when the wall limit ended it after all)."""
     started = time.perf_counter()
     built = _build(problem)
-    initial = _initial_solution(built, previous, problem.settings)
+    previous_routes = _previous_routes(built, previous) if previous is not None else {}
+    initial = _initial_solution(built, previous_routes, problem.settings)
     search_limit = max(0.005, time_limit - (time.perf_counter() - started))
     criteria: list[StoppingCriterion] = [
         NoImprovement(no_improvement_iterations(len(problem.orders))),
@@ -399,7 +421,7 @@ def solve_zone(
     result = pyvrp_solve(built.data, stop=stop, seed=seed, collect_stats=False, display=False, initial_solution=initial)
     capped = max_iterations is not None and result.num_iterations >= max_iterations
     clock_stopped = not capped and result.runtime >= search_limit
-    routes = _read_routes(built, result.best)
+    routes = _read_routes(built, result.best, previous_routes)
     trips, postponed, later = _commit(problem, built, routes)
     return ZoneSolution(
         trips=trips,
@@ -412,9 +434,15 @@ def solve_zone(
     )
 
 
-def _read_routes(built: _Built, solution: Solution) -> dict[str, list[list[str]]]:
+def _read_routes(built: _Built, solution: Solution, previous: dict[str, list[list[str]]]) -> dict[str, list[list[str]]]:
+    """Each courier's trips in ``solution``. A vehicle type's routes go first to the couriers whose
+    previous trips they share an order with (so a re-plan moves nobody without cause), the rest
+    to the type's other couriers in id order."""
     routes: dict[str, list[list[str]]] = {}
     seen: set[str] = set()
+    free = [list(fleet) for fleet in built.fleets]
+    assignments: list[tuple[CourierOutlook, list[list[str]]]] = []
+    unmatched: list[tuple[int, list[list[str]]]] = []
     for route in solution.routes():
         by_trip: dict[int, list[str]] = {}
         for activity in route.schedule():
@@ -426,8 +454,19 @@ def _read_routes(built: _Built, solution: Solution) -> dict[str, list[list[str]]
             seen.add(order_id)
             by_trip.setdefault(activity.trip, []).append(order_id)
         trips = [by_trip[k] for k in sorted(by_trip)]
-        if trips:
-            routes[built.outlooks[route.vehicle_type()].courier.id] = trips
+        if not trips:
+            continue
+        fleet, orders = free[route.vehicle_type()], {oid for trip in trips for oid in trip}
+        before = next((ol for ol in fleet if orders & {o for t in previous.get(ol.courier.id, ()) for o in t}), None)
+        if before is None:
+            unmatched.append((route.vehicle_type(), trips))
+        else:
+            fleet.remove(before)
+            assignments.append((before, trips))
+    for vehicle, trips in unmatched:
+        assignments.append((free[vehicle].pop(0), trips))
+    for ol, trips in assignments:
+        routes[ol.courier.id] = trips
     return routes
 
 

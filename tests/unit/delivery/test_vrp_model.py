@@ -40,7 +40,7 @@ def test_plan_etas_use_the_solvers_own_arithmetic(town) -> None:
     assert result.is_feasible()
     checked = 0
     for route in result.best.routes():
-        outlook = built.outlooks[route.vehicle_type()]
+        outlook = built.fleets[route.vehicle_type()][0]  # one courier per type here
         first_trip = [a for a in route.schedule() if a.is_client() and a.trip == 0]
         ours = schedule_trip(
             courier=outlook.courier,
@@ -77,10 +77,46 @@ def test_bags_in_hand_are_unreachable_for_every_other_courier(town) -> None:
     town.courier("other")
     built = vrp._build(_problem(town))
     held, free = built.location["held"], built.location["free"]
-    holder, other = (built.outlooks.index(o) for o in sorted(built.outlooks, key=lambda o: o.courier.id))
-    assert built.outlooks[holder].courier.id == "holder"
+    types = {fleet[0].courier.id: index for index, fleet in enumerate(built.fleets)}
+    holder, other = types["holder"], types["other"]
     assert built.durations[other][0, held] == vrp.FORBIDDEN
     assert built.durations[holder][0, held] < vrp.FORBIDDEN
     assert built.durations[other][0, free] == built.durations[holder][0, free]  # both bikes
     assert built.data.vehicle_type(holder).reload_depots == []  # leaves on a single trip
     assert built.data.vehicle_type(other).reload_depots == [0]
+
+
+def test_couriers_nobody_can_tell_apart_share_one_vehicle_type(town) -> None:
+    for courier_id in ("a", "b", "c"):
+        town.courier(courier_id)
+    town.courier("car", kind=VehicleKind.CAR)
+    town.courier("back-soon", state=CourierState.RETURNING, back_in=timedelta(minutes=4))
+    town.courier("holder", state=CourierState.WAITING, carrying=("held",))
+    town.order("held", at_km=(1.0, 0.0))
+    town.order("free", at_km=(-1.0, 0.0))
+    built = vrp._build(_problem(town))
+    fleets = sorted(tuple(ol.courier.id for ol in fleet) for fleet in built.fleets)
+    # idle bikes at the store are one type; another vehicle, another return time or bags in hand
+    # each make a courier a type of its own
+    assert fleets == [("a", "b", "c"), ("back-soon",), ("car",), ("holder",)]
+    for index, fleet in enumerate(built.fleets):
+        assert built.data.vehicle_type(index).num_available == len(fleet)
+
+
+def test_a_shared_vehicle_types_routes_go_back_to_the_couriers_that_had_them(town) -> None:
+    for courier_id in ("a", "b", "c"):
+        town.courier(courier_id)
+    town.order("east", at_km=(2.0, 0.0))
+    town.order("west", at_km=(-2.0, 0.0))
+    built = vrp._build(_problem(town))
+    result = solve(built.data, stop=NoImprovement(300), seed=1, collect_stats=False)
+    # the last plan gave "west" to c and "east" to b: reading the new solution keeps that
+    previous = {"c": [["west"]], "b": [["east"]]}
+    routes = vrp._read_routes(built, result.best, previous)
+    assert routes == {"b": [["east"]], "c": [["west"]]}
+    # with no history the type's routes go to its couriers in id order
+    fresh = vrp._read_routes(built, result.best, {})
+    assert sorted(fresh) == ["a", "b"] and sorted(o for trips in fresh.values() for t in trips for o in t) == [
+        "east",
+        "west",
+    ]
