@@ -46,6 +46,8 @@ REPORTED = (
     "mean_ratio_to_lower_bound",
     "queue_wait_mean_minutes",
     "dispatch_wait_mean_minutes",
+    "express_courier_wait_mean_minutes",
+    "express_ride_excess_mean_minutes",
     "express_offered_rate",
     "courier_utilisation",
     "orders_per_trip",

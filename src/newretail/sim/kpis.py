@@ -11,7 +11,10 @@ bound** of an order is its own pick time (batch start to packed) plus the direct
 to its door at its courier's speed; ``mean_ratio_to_lower_bound`` divides the time from pick start
 to the door by it, over express orders — the time lost to waiting for a courier and to sharing a
 trip. The wait before picking starts is the pick queue's, reported separately
-(``queue_wait_*``).
+(``queue_wait_*``). The ratio's excess is split in two means over express orders:
+``express_courier_wait_mean_minutes`` (packed until the courier leaves the store, the loading
+included) and ``express_ride_excess_mean_minutes`` (the ride beyond the direct one: a shared trip's
+earlier drops and their handovers).
 
 Percentiles are nearest-rank: the smallest value with at least p% of the values at or below it.
 Durations are in minutes.
@@ -203,6 +206,18 @@ def delivery_kpis(orders: dict[str, OrderTimeline], log: EventLog) -> dict[str, 
         and t.packed_at is not None
         and t.direct_ride_s is not None
     ]
+    # The ratio's excess, split exactly (door - pick start = pick + courier wait + ride; bound = pick
+    # + direct ride): waiting at the store for a courier to leave (the loading minute included),
+    # then riding longer than the direct ride (earlier drops of a shared trip, their handovers).
+    express_rides = [
+        (t.packed_at, t.dispatched_at, t.door_at, t.direct_ride_s)
+        for t in delivered
+        if t.option == "express"
+        and t.packed_at is not None
+        and t.dispatched_at is not None
+        and t.door_at is not None
+        and t.direct_ride_s is not None
+    ]
     dispatch_waits = [
         t.dispatched_at - t.packed_at for t in delivered if t.dispatched_at is not None and t.packed_at is not None
     ]
@@ -218,6 +233,10 @@ def delivery_kpis(orders: dict[str, OrderTimeline], log: EventLog) -> dict[str, 
         "p95_click_to_door_min": _minutes(percentile(click_to_door, 95)),
         "mean_ratio_to_lower_bound": round(m, 4) if (m := _mean(ratios)) is not None else None,
         "dispatch_wait_mean_minutes": _minutes(_mean(dispatch_waits)),
+        "express_courier_wait_mean_minutes": _minutes(_mean([left - packed for packed, left, _, _ in express_rides])),
+        "express_ride_excess_mean_minutes": _minutes(
+            _mean([door - left - direct for _, left, door, direct in express_rides])
+        ),
         "trips": len(log.of_kind(events.TRIP_DEPARTED)),
         "orders_per_trip": _ratio(
             sum(1 for t in orders.values() if t.dispatched_at is not None), len(log.of_kind(events.TRIP_DEPARTED))

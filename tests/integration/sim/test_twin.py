@@ -72,6 +72,9 @@ def recompute_delivery(
     express = [o for o in door if placed[o].data["option"] == "express"]
     ratios = [(door[o].at - started[o]) / (packed[o] - started[o] + door[o].data["direct_ride_s"]) for o in express]
     click_to_door = [door[o].at - placed[o].at for o in express]
+    left = {e.order: e.at for e in log if e.kind == events.ORDER_DISPATCHED}
+    courier_waits = [left[o] - packed[o] for o in express]
+    ride_excess = [door[o].at - left[o] - door[o].data["direct_ride_s"] for o in express]
     shift_s = 0.0
     opened: dict[str, float] = {}
     end = max(e.at for e in log)
@@ -87,6 +90,8 @@ def recompute_delivery(
         "p50_click_to_door_min": round(nearest_rank(click_to_door, 50) / 60, 3),
         "p95_click_to_door_min": round(nearest_rank(click_to_door, 95) / 60, 3),
         "mean_ratio_to_lower_bound": round(sum(ratios) / len(ratios), 4),
+        "express_courier_wait_mean_minutes": round(sum(courier_waits) / len(courier_waits) / 60, 3),
+        "express_ride_excess_mean_minutes": round(sum(ride_excess) / len(ride_excess) / 60, 3),
         "orders_per_courier_hour": round(len(door) / (shift_s / 3600), 4),
     }
 

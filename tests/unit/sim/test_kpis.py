@@ -72,6 +72,16 @@ def test_kpis_of_a_small_log() -> None:
     assert (kpis["lines_short"], kpis["substitutes_proposed"], kpis["substitutes_approved"]) == (1, 1, 1)
 
 
+def test_the_time_over_the_lower_bound_splits_into_courier_wait_and_ride_excess() -> None:
+    log = small_log()
+    log.record(900, events.ORDER_DELIVERED, store="s1", order="a", courier="k1", direct_ride_s=400)
+    kpis = compute_kpis(log)
+    # a: picked 0-360 s, left the store at 420, at the door at 900 after a 400 s direct ride
+    assert kpis["mean_ratio_to_lower_bound"] == round(900 / (360 + 400), 4)
+    assert kpis["express_courier_wait_mean_minutes"] == 1.0
+    assert kpis["express_ride_excess_mean_minutes"] == round(80 / 60, 3)
+
+
 def test_an_order_still_being_picked_is_unfinished_and_out_of_the_promise_error() -> None:
     log = small_log()
     placed(log, 700, "d", estimate=900)
