@@ -197,27 +197,13 @@ def delivery_kpis(orders: dict[str, OrderTimeline], log: EventLog) -> dict[str, 
     express = [t for t in deliveries if t.option == "express"]
     express_on_time = [t for t in express if t.door_at is not None and t.door_at <= t.promised_by]
     click_to_door = [t.door_at - t.placed_at for t in delivered if t.option == "express" and t.door_at is not None]
-    ratios = [
-        (t.door_at - t.pick_started_at) / ((t.packed_at - t.pick_started_at) + t.direct_ride_s)
-        for t in delivered
-        if t.option == "express"
-        and t.door_at is not None
-        and t.pick_started_at is not None
-        and t.packed_at is not None
-        and t.direct_ride_s is not None
-    ]
+    legs = [leg for t in delivered if t.option == "express" and (leg := _express_legs(t)) is not None]
+    ratios = [(door - started) / (packed - started + direct) for started, packed, _, door, direct in legs]
     # The ratio's excess, split exactly (door - pick start = pick + courier wait + ride; bound = pick
     # + direct ride): waiting at the store for a courier to leave (the loading minute included),
     # then riding longer than the direct ride (earlier drops of a shared trip, their handovers).
-    express_rides = [
-        (t.packed_at, t.dispatched_at, t.door_at, t.direct_ride_s)
-        for t in delivered
-        if t.option == "express"
-        and t.packed_at is not None
-        and t.dispatched_at is not None
-        and t.door_at is not None
-        and t.direct_ride_s is not None
-    ]
+    courier_waits = [left - packed for _, packed, left, _, _ in legs]
+    ride_excess = [door - left - direct for _, _, left, door, direct in legs]
     dispatch_waits = [
         t.dispatched_at - t.packed_at for t in delivered if t.dispatched_at is not None and t.packed_at is not None
     ]
@@ -233,10 +219,8 @@ def delivery_kpis(orders: dict[str, OrderTimeline], log: EventLog) -> dict[str, 
         "p95_click_to_door_min": _minutes(percentile(click_to_door, 95)),
         "mean_ratio_to_lower_bound": round(m, 4) if (m := _mean(ratios)) is not None else None,
         "dispatch_wait_mean_minutes": _minutes(_mean(dispatch_waits)),
-        "express_courier_wait_mean_minutes": _minutes(_mean([left - packed for packed, left, _, _ in express_rides])),
-        "express_ride_excess_mean_minutes": _minutes(
-            _mean([door - left - direct for _, left, door, direct in express_rides])
-        ),
+        "express_courier_wait_mean_minutes": _minutes(_mean(courier_waits)),
+        "express_ride_excess_mean_minutes": _minutes(_mean(ride_excess)),
         "trips": len(log.of_kind(events.TRIP_DEPARTED)),
         "orders_per_trip": _ratio(
             sum(1 for t in orders.values() if t.dispatched_at is not None), len(log.of_kind(events.TRIP_DEPARTED))
@@ -245,6 +229,19 @@ def delivery_kpis(orders: dict[str, OrderTimeline], log: EventLog) -> dict[str, 
         "courier_utilisation": _ratio(riding_hours, courier_hours),
         "orders_per_courier_hour": _ratio(len(delivered), courier_hours),
     }
+
+
+def _express_legs(t: OrderTimeline) -> tuple[float, float, float, float, float] | None:
+    """(pick started, packed, left the store, at the door, direct ride seconds) of a delivered order."""
+    if (
+        t.pick_started_at is None
+        or t.packed_at is None
+        or t.dispatched_at is None
+        or t.door_at is None
+        or t.direct_ride_s is None
+    ):
+        return None
+    return t.pick_started_at, t.packed_at, t.dispatched_at, t.door_at, t.direct_ride_s
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
