@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, insert, literal, or_, select, update
+from sqlalchemy import BigInteger, Connection, and_, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import CompileError
 
 from newretail.core.ids import new_id
 from newretail.payments.ledger import (
@@ -46,17 +47,103 @@ from newretail.payments.tables import (
     wallet_topups,
 )
 
+# The statements every payment and ledger entry runs are built once: building and hashing a statement
+# per call cost more than the database took to run it. Parameters named like a column get a ``b_``
+# prefix in UPDATEs, where the plain name is taken by the SET clause.
 
-def _insert_ignoring_conflict(conn: Connection, table: Any, values: Mapping[str, Any], keys: Sequence[str]) -> int:
-    """INSERT ... ON CONFLICT DO NOTHING; returns how many rows went in (0 or 1)."""
-    if conn.dialect.name == "postgresql":
-        stmt: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
-    elif conn.dialect.name == "sqlite":
-        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise RuntimeError(f"unsupported database {conn.dialect.name}")
+
+def _on_conflict_do_nothing(table: Any, keys: Sequence[str]) -> dict[str, Any]:
+    """INSERT ... ON CONFLICT DO NOTHING per dialect name; the values come with the call."""
     # rowcount is not reliable for this statement through every driver; RETURNING is.
-    return len(conn.execute(stmt.returning(*table.primary_key.columns)).all())
+    index, primary_key = list(keys), table.primary_key.columns
+    return {
+        "postgresql": postgresql.insert(table).on_conflict_do_nothing(index_elements=index).returning(*primary_key),
+        "sqlite": sqlite.insert(table).on_conflict_do_nothing(index_elements=index).returning(*primary_key),
+    }
+
+
+_OPEN_ACCOUNT = _on_conflict_do_nothing(ledger_accounts, ("tenant_id", "kind", "owner", "currency"))
+_CLAIM_NOTIFICATION = _on_conflict_do_nothing(provider_notifications, ("provider", "notify_id"))
+
+_DELTA = bindparam("b_delta", type_=BigInteger())
+_MOVE_BALANCE = (
+    update(ledger_accounts)
+    .where(ledger_accounts.c.id == bindparam("b_account_id"), ledger_accounts.c.tenant_id == bindparam("b_tenant_id"))
+    .values(balance_minor=ledger_accounts.c.balance_minor + _DELTA)
+)
+# For an account that may not go negative, taking money out: no row matches if there is not enough.
+_MOVE_BALANCE_GUARDED = _MOVE_BALANCE.where(ledger_accounts.c.balance_minor + _DELTA >= 0)
+_ADD_ENTRY = insert(journal_entries)
+_ADD_POSTINGS = insert(ledger_postings)
+
+_PAYMENT = select(payments).where(payments.c.tenant_id == bindparam("tenant_id"), payments.c.id == bindparam("id"))
+_PAYMENT_FOR_UPDATE = _PAYMENT.with_for_update()
+_LIVE_PAYMENT = select(payments).where(
+    payments.c.tenant_id == bindparam("tenant_id"), payments.c.live_order_id == bindparam("order_id")
+)
+_LIVE_PAYMENT_FOR_UPDATE = _LIVE_PAYMENT.with_for_update()
+_PAYMENT_LINES = (
+    select(payment_lines.c.line_ref, payment_lines.c.captured_minor, payment_lines.c.refunded_minor)
+    .where(payment_lines.c.tenant_id == bindparam("tenant_id"), payment_lines.c.payment_id == bindparam("payment_id"))
+    .order_by(payment_lines.c.line_ref)
+)
+# SET from the values passed (status, updated_at and whatever the transition changes besides).
+_PAYMENT_TRANSITION = update(payments).where(
+    payments.c.tenant_id == bindparam("b_tenant_id"),
+    payments.c.id == bindparam("b_id"),
+    payments.c.status == bindparam("b_expected"),
+)
+_TOPUP = select(wallet_topups).where(
+    wallet_topups.c.tenant_id == bindparam("tenant_id"), wallet_topups.c.id == bindparam("id")
+)
+_TOPUP_TRANSITION = update(wallet_topups).where(
+    wallet_topups.c.tenant_id == bindparam("b_tenant_id"),
+    wallet_topups.c.id == bindparam("b_id"),
+    wallet_topups.c.status == bindparam("b_expected"),
+)
+
+
+_ACCOUNTS_BY_COUNT: dict[int, Any] = {}  # one lookup per number of accounts, built on first use
+
+
+def _accounts_lookup(count: int) -> Any:
+    """The tenant's accounts named by parameters ``kind_i``, ``owner_i``, ``currency_i`` for i < count."""
+    # An OR of exact matches, not (kind, owner, currency) IN (VALUES ...): SQLite answers the OR with
+    # one unique-index search per account, but the row-value IN by reading every account of the tenant.
+    statement = _ACCOUNTS_BY_COUNT.get(count)
+    if statement is None:
+        c = ledger_accounts.c
+        statement = select(c.id, c.kind, c.owner, c.currency).where(
+            c.tenant_id == bindparam("tenant_id"),
+            or_(
+                *(
+                    and_(
+                        c.kind == bindparam(f"kind_{i}"),
+                        c.owner == bindparam(f"owner_{i}"),
+                        c.currency == bindparam(f"currency_{i}"),
+                    )
+                    for i in range(count)
+                )
+            ),
+        )
+        _ACCOUNTS_BY_COUNT[count] = statement
+    return statement
+
+
+def _require_columns(table: Any, values: Mapping[str, Any]) -> None:
+    """Refuse a name that is not a column, as ``.values(...)`` does: SET or VALUES taken from the
+    parameters would drop it silently."""
+    unknown = values.keys() - set(table.c.keys())
+    if unknown:
+        raise CompileError(f"Unconsumed column names: {', '.join(sorted(unknown))}")
+
+
+def _insert_ignoring_conflict(conn: Connection, statements: Mapping[str, Any], values: Mapping[str, Any]) -> int:
+    """Run one of the :func:`_on_conflict_do_nothing` statements; returns how many rows went in (0 or 1)."""
+    statement = statements.get(conn.dialect.name)
+    if statement is None:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise RuntimeError(f"unsupported database {conn.dialect.name}")
+    return len(conn.execute(statement, dict(values)).all())
 
 
 class LedgerRepository:
@@ -72,7 +159,7 @@ class LedgerRepository:
         for ref in wanted - found.keys():
             _insert_ignoring_conflict(
                 self.conn,
-                ledger_accounts,
+                _OPEN_ACCOUNT,
                 {
                     "id": new_id(),
                     "tenant_id": tenant_id,
@@ -84,7 +171,6 @@ class LedgerRepository:
                     "balance_minor": 0,
                     "created_at": now,
                 },
-                ("tenant_id", "kind", "owner", "currency"),
             )
         if wanted - found.keys():
             found = self._find_accounts(tenant_id, wanted)
@@ -93,12 +179,12 @@ class LedgerRepository:
     def _find_accounts(self, tenant_id: str, refs: set[AccountRef]) -> dict[AccountRef, str]:
         if not refs:
             return {}
-        c = ledger_accounts.c
-        clauses = [and_(c.kind == r.kind.value, c.owner == r.owner, c.currency == r.currency) for r in refs]
-        rows = self.conn.execute(
-            select(c.id, c.kind, c.owner, c.currency).where(c.tenant_id == tenant_id, or_(*clauses))
-        ).all()
-        return {AccountRef(AccountKind(r.kind), r.owner, r.currency): r.id for r in rows}
+        by_key = {(r.kind.value, r.owner, r.currency): r for r in refs}
+        params = {"tenant_id": tenant_id}
+        for i, (kind, owner, currency) in enumerate(by_key):
+            params.update({f"kind_{i}": kind, f"owner_{i}": owner, f"currency_{i}": currency})
+        rows = self.conn.execute(_accounts_lookup(len(by_key)), params)
+        return {by_key[(kind, owner, currency)]: account_id for account_id, kind, owner, currency in rows}
 
     def balance(self, tenant_id: str, ref: AccountRef) -> int:
         c = ledger_accounts.c
@@ -121,14 +207,16 @@ class LedgerRepository:
     def post(self, tenant_id: str, journal: JournalEntry, now: datetime) -> str:
         """Append one balanced entry and move the cached balances with it, all or nothing."""
         ids = self.account_ids(tenant_id, (p.account for p in journal.postings), now)
-        c = ledger_accounts.c
         # Update accounts in a fixed (id) order so concurrent entries never deadlock each other.
+        # One statement per posting, not executemany: the first guard that fails must stop the entry
+        # and name its account.
         for posting in sorted(journal.postings, key=lambda p: ids[p.account]):
             delta = posting.normal_delta
-            stmt = update(ledger_accounts).where(c.id == ids[posting.account], c.tenant_id == tenant_id)
-            if not posting.account.may_go_negative and delta < 0:
-                stmt = stmt.where(c.balance_minor + delta >= 0)
-            result = self.conn.execute(stmt.values(balance_minor=c.balance_minor + delta))
+            guarded = not posting.account.may_go_negative and delta < 0
+            result = self.conn.execute(
+                _MOVE_BALANCE_GUARDED if guarded else _MOVE_BALANCE,
+                {"b_account_id": ids[posting.account], "b_tenant_id": tenant_id, "b_delta": delta},
+            )
             if result.rowcount != 1:
                 raise InsufficientFunds(
                     f"not enough in {posting.account.kind.value} for this payment",
@@ -138,23 +226,24 @@ class LedgerRepository:
         entry_id = new_id()
         reference = journal.provider_reference
         self.conn.execute(
-            insert(journal_entries).values(
-                id=entry_id,
-                tenant_id=tenant_id,
-                kind=journal.kind.value,
-                currency=journal.currency,
-                occurred_at=now,
-                description=journal.description[:300],
-                payment_id=journal.payment_id,
-                topup_id=journal.topup_id,
-                refund_id=journal.refund_id,
-                provider=reference.provider if reference else None,
-                provider_trade=reference.trade if reference else None,
-                provider_request=reference.request if reference else None,
-            )
+            _ADD_ENTRY,
+            {
+                "id": entry_id,
+                "tenant_id": tenant_id,
+                "kind": journal.kind.value,
+                "currency": journal.currency,
+                "occurred_at": now,
+                "description": journal.description[:300],
+                "payment_id": journal.payment_id,
+                "topup_id": journal.topup_id,
+                "refund_id": journal.refund_id,
+                "provider": reference.provider if reference else None,
+                "provider_trade": reference.trade if reference else None,
+                "provider_request": reference.request if reference else None,
+            },
         )
         self.conn.execute(
-            insert(ledger_postings),
+            _ADD_POSTINGS,
             [
                 {
                     "tenant_id": tenant_id,
@@ -299,13 +388,13 @@ class PaymentsRepository:
         self.conn.execute(insert(payments).values(**values))
 
     def payment(self, tenant_id: str, payment_id: str, *, lock: bool = False) -> PaymentView | None:
-        query = select(payments).where(payments.c.tenant_id == tenant_id, payments.c.id == payment_id)
-        row = self.conn.execute(query.with_for_update() if lock else query).first()
+        query = _PAYMENT_FOR_UPDATE if lock else _PAYMENT
+        row = self.conn.execute(query, {"tenant_id": tenant_id, "id": payment_id}).first()
         return self._view(row) if row is not None else None
 
     def live_payment_for_order(self, tenant_id: str, order_id: str, *, lock: bool = False) -> PaymentView | None:
-        query = select(payments).where(payments.c.tenant_id == tenant_id, payments.c.live_order_id == order_id)
-        row = self.conn.execute(query.with_for_update() if lock else query).first()
+        query = _LIVE_PAYMENT_FOR_UPDATE if lock else _LIVE_PAYMENT
+        row = self.conn.execute(query, {"tenant_id": tenant_id, "order_id": order_id}).first()
         return self._view(row) if row is not None else None
 
     def payments_for_order(self, tenant_id: str, order_id: str) -> list[PaymentView]:
@@ -333,10 +422,17 @@ class PaymentsRepository:
         """Move a payment from ``expected`` to ``new``; False if someone else moved it first."""
         if new in (PaymentStatus.VOIDED, PaymentStatus.FAILED):
             values["live_order_id"] = None
+        _require_columns(payments, values)
         result = self.conn.execute(
-            update(payments)
-            .where(payments.c.tenant_id == tenant_id, payments.c.id == payment_id, payments.c.status == expected.value)
-            .values(status=new.value, updated_at=now, **values)
+            _PAYMENT_TRANSITION,
+            dict(
+                b_tenant_id=tenant_id,
+                b_id=payment_id,
+                b_expected=expected.value,
+                status=new.value,
+                updated_at=now,
+                **values,
+            ),
         )
         return result.rowcount == 1
 
@@ -401,11 +497,7 @@ class PaymentsRepository:
             )
 
     def _view(self, row: Any) -> PaymentView:
-        lines = self.conn.execute(
-            select(payment_lines.c.line_ref, payment_lines.c.captured_minor, payment_lines.c.refunded_minor)
-            .where(payment_lines.c.tenant_id == row.tenant_id, payment_lines.c.payment_id == row.id)
-            .order_by(payment_lines.c.line_ref)
-        ).all()
+        lines = self.conn.execute(_PAYMENT_LINES, {"tenant_id": row.tenant_id, "payment_id": row.id}).all()
         return PaymentView(
             id=row.id,
             tenant_id=row.tenant_id,
@@ -461,9 +553,7 @@ class PaymentsRepository:
         self.conn.execute(insert(wallet_topups).values(**values))
 
     def topup(self, tenant_id: str, topup_id: str) -> TopUpView | None:
-        row = self.conn.execute(
-            select(wallet_topups).where(wallet_topups.c.tenant_id == tenant_id, wallet_topups.c.id == topup_id)
-        ).first()
+        row = self.conn.execute(_TOPUP, {"tenant_id": tenant_id, "id": topup_id}).first()
         if row is None:
             return None
         return TopUpView(
@@ -483,11 +573,17 @@ class PaymentsRepository:
     def topup_transition(
         self, tenant_id: str, topup_id: str, expected: TopUpStatus, new: TopUpStatus, now: datetime, **values: Any
     ) -> bool:
-        c = wallet_topups.c
+        _require_columns(wallet_topups, values)
         result = self.conn.execute(
-            update(wallet_topups)
-            .where(c.tenant_id == tenant_id, c.id == topup_id, c.status == expected.value)
-            .values(status=new.value, updated_at=now, **values)
+            _TOPUP_TRANSITION,
+            dict(
+                b_tenant_id=tenant_id,
+                b_id=topup_id,
+                b_expected=expected.value,
+                status=new.value,
+                updated_at=now,
+                **values,
+            ),
         )
         return result.rowcount == 1
 
@@ -515,9 +611,8 @@ class PaymentsRepository:
 
     def claim_notification(self, **values: Any) -> bool:
         """Record a notification once; False (and a delivery counted) if it was seen before."""
-        inserted = _insert_ignoring_conflict(
-            self.conn, provider_notifications, {**values, "deliveries": 1}, ("provider", "notify_id")
-        )
+        _require_columns(provider_notifications, values)
+        inserted = _insert_ignoring_conflict(self.conn, _CLAIM_NOTIFICATION, {**values, "deliveries": 1})
         if inserted:
             return True
         c = provider_notifications.c
