@@ -87,20 +87,23 @@ _PAYMENT_LINES = (
     .where(payment_lines.c.tenant_id == bindparam("tenant_id"), payment_lines.c.payment_id == bindparam("payment_id"))
     .order_by(payment_lines.c.line_ref)
 )
-# SET from the values passed (status, updated_at and whatever the transition changes besides).
-_PAYMENT_TRANSITION = update(payments).where(
-    payments.c.tenant_id == bindparam("b_tenant_id"),
-    payments.c.id == bindparam("b_id"),
-    payments.c.status == bindparam("b_expected"),
-)
 _TOPUP = select(wallet_topups).where(
     wallet_topups.c.tenant_id == bindparam("tenant_id"), wallet_topups.c.id == bindparam("id")
 )
-_TOPUP_TRANSITION = update(wallet_topups).where(
-    wallet_topups.c.tenant_id == bindparam("b_tenant_id"),
-    wallet_topups.c.id == bindparam("b_id"),
-    wallet_topups.c.status == bindparam("b_expected"),
-)
+
+
+def _status_transition(table: Any) -> Any:
+    """UPDATE one row of ``table`` still in status ``b_expected``; SET from the values passed
+    (status, updated_at and whatever the transition changes besides)."""
+    return update(table).where(
+        table.c.tenant_id == bindparam("b_tenant_id"),
+        table.c.id == bindparam("b_id"),
+        table.c.status == bindparam("b_expected"),
+    )
+
+
+_PAYMENT_TRANSITION = _status_transition(payments)
+_TOPUP_TRANSITION = _status_transition(wallet_topups)
 
 
 _ACCOUNTS_BY_COUNT: dict[int, Any] = {}  # one lookup per number of accounts, built on first use
@@ -136,6 +139,23 @@ def _require_columns(table: Any, values: Mapping[str, Any]) -> None:
     unknown = values.keys() - set(table.c.keys())
     if unknown:
         raise CompileError(f"Unconsumed column names: {', '.join(sorted(unknown))}")
+
+
+def _run_transition(
+    conn: Connection,
+    table: Any,
+    statement: Any,
+    tenant_id: str,
+    row_id: str,
+    expected: str,
+    new: str,
+    now: datetime,
+    values: Mapping[str, Any],
+) -> bool:
+    """Run a :func:`_status_transition` statement; False if someone else moved the row first."""
+    _require_columns(table, values)
+    params = {"b_tenant_id": tenant_id, "b_id": row_id, "b_expected": expected, "status": new, "updated_at": now}
+    return conn.execute(statement, dict(**params, **values)).rowcount == 1  # a duplicate name raises
 
 
 def _insert_ignoring_conflict(conn: Connection, statements: Mapping[str, Any], values: Mapping[str, Any]) -> int:
@@ -422,19 +442,9 @@ class PaymentsRepository:
         """Move a payment from ``expected`` to ``new``; False if someone else moved it first."""
         if new in (PaymentStatus.VOIDED, PaymentStatus.FAILED):
             values["live_order_id"] = None
-        _require_columns(payments, values)
-        result = self.conn.execute(
-            _PAYMENT_TRANSITION,
-            dict(
-                b_tenant_id=tenant_id,
-                b_id=payment_id,
-                b_expected=expected.value,
-                status=new.value,
-                updated_at=now,
-                **values,
-            ),
+        return _run_transition(
+            self.conn, payments, _PAYMENT_TRANSITION, tenant_id, payment_id, expected.value, new.value, now, values
         )
-        return result.rowcount == 1
 
     def set_pending_details(
         self, tenant_id: str, payment_id: str, qr_code: str | None, trade_no: str | None, now: datetime
@@ -573,19 +583,9 @@ class PaymentsRepository:
     def topup_transition(
         self, tenant_id: str, topup_id: str, expected: TopUpStatus, new: TopUpStatus, now: datetime, **values: Any
     ) -> bool:
-        _require_columns(wallet_topups, values)
-        result = self.conn.execute(
-            _TOPUP_TRANSITION,
-            dict(
-                b_tenant_id=tenant_id,
-                b_id=topup_id,
-                b_expected=expected.value,
-                status=new.value,
-                updated_at=now,
-                **values,
-            ),
+        return _run_transition(
+            self.conn, wallet_topups, _TOPUP_TRANSITION, tenant_id, topup_id, expected.value, new.value, now, values
         )
-        return result.rowcount == 1
 
     def set_topup_pending_details(
         self, tenant_id: str, topup_id: str, qr_code: str | None, trade_no: str | None, now: datetime
