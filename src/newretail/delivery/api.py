@@ -122,6 +122,7 @@ def tick_json(summary: services.TickSummary) -> dict[str, Any]:
         "policy": summary.policy,
         "at": summary.at.isoformat(),
         "solved": summary.solved,
+        "rebased": summary.rebased,
         "assigned": list(summary.assigned),
         "planned": list(summary.planned),
         "postponed": _postponed_json(summary.postponed),

@@ -286,6 +286,7 @@ class PlanStats:
     warm_started: bool = False
     infeasible_zones: int = 0  # zones where the solver returned no feasible plan in time (then repaired)
     clock_stopped_zones: int = 0  # zones whose search the wall clock ended (not repeatable)
+    rebased: bool = False  # the standing plan carried over without a search
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ Two policies: :class:`FifoNearestPolicy` (the naive baseline) and :class:`Optimi
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Protocol
 
@@ -40,7 +40,15 @@ from newretail.delivery.timeline import (
     trip_load,
     zone_views,
 )
-from newretail.delivery.vrp import DEFAULT_LATENESS_TIERS, LatenessTier, ZoneProblem, solve_zone, validate_tiers
+from newretail.delivery.vrp import (
+    DEFAULT_LATENESS_TIERS,
+    LatenessTier,
+    ZoneProblem,
+    ZoneSolution,
+    rebase_zone,
+    solve_zone,
+    validate_tiers,
+)
 
 __all__ = [
     "DEFAULT_BUDGET",
@@ -188,13 +196,48 @@ class OptimisedPolicy:
         if max_iterations is not None and max_iterations < 1:
             raise ValidationFailed("the search needs at least one iteration", field="max_iterations")
         started = time.perf_counter()
+        zones_left = len(snapshot.store_ids)
+
+        def search(problem: ZoneProblem) -> ZoneSolution:
+            nonlocal zones_left
+            remaining = budget.total_seconds() - (time.perf_counter() - started)
+            if max_iterations is None:
+                limit = self.zone_time_limit(len(problem.orders), remaining, zones_left)
+            else:  # the count decides; the wall clock is only a guard against a runaway search
+                limit = REPEATABLE_ZONE_CEILING_S
+            zones_left -= 1
+            return solve_zone(
+                problem, time_limit=limit, seed=self.seed, previous=snapshot.previous, max_iterations=max_iterations
+            )
+
+        plan = self._plan_zones(snapshot, search)
+        assert plan is not None  # a search always answers
+        return plan
+
+    def rebase(self, snapshot: DispatchSnapshot) -> DispatchPlan | None:
+        """The standing plan (``snapshot.previous``) carried over to now without a search, or None
+        when some zone needs one (see :func:`~newretail.delivery.vrp.rebase_zone`). For rounds
+        whose only news is what the plan expected: a courier back, a trip due."""
+        previous = snapshot.previous
+        if previous is None or previous.policy != self.name:
+            return None
+        return self._plan_zones(snapshot, lambda problem: rebase_zone(problem, previous), rebased=True)
+
+    def _plan_zones(
+        self,
+        snapshot: DispatchSnapshot,
+        plan_zone: Callable[[ZoneProblem], ZoneSolution | None],
+        *,
+        rebased: bool = False,
+    ) -> DispatchPlan | None:
+        """Every zone of ``snapshot`` planned by ``plan_zone``; None as soon as one zone gets None."""
+        started = time.perf_counter()
         settings, now = self.settings, snapshot.now
         trips: list[PlannedTrip] = []
         postponed: list[Postponed] = []
         outlook_out: list[tuple[str, tuple[tuple[str, ...], ...]]] = []
         iterations, zones_solved, infeasible, clock_stopped, warm = 0, 0, 0, 0, False
-        zones = zone_views(snapshot, settings)
-        for index, zone in enumerate(zones):
+        for zone in zone_views(snapshot, settings):
             trips.extend(zone.pinned_trips)
             candidates: list[DispatchOrder] = []
             for order in zone.open_orders:
@@ -220,11 +263,6 @@ class OptimisedPolicy:
                         )
                     )
                 continue
-            remaining = budget.total_seconds() - (time.perf_counter() - started)
-            if max_iterations is None:
-                limit = self.zone_time_limit(len(candidates), remaining, len(zones) - index)
-            else:  # the count decides; the wall clock is only a guard against a runaway search
-                limit = REPEATABLE_ZONE_CEILING_S
             problem = ZoneProblem(
                 now=now,
                 depot=zone.depot,
@@ -234,9 +272,9 @@ class OptimisedPolicy:
                 tiers=self.lateness_tiers,
                 multi_trip=self.multi_trip,
             )
-            solved = solve_zone(
-                problem, time_limit=limit, seed=self.seed, previous=snapshot.previous, max_iterations=max_iterations
-            )
+            solved = plan_zone(problem)
+            if solved is None:
+                return None
             zones_solved += 1
             iterations += solved.iterations
             warm = warm or solved.warm_started
@@ -258,6 +296,7 @@ class OptimisedPolicy:
                 warm_started=warm,
                 infeasible_zones=infeasible,
                 clock_stopped_zones=clock_stopped,
+                rebased=rebased,
             ),
         )
 

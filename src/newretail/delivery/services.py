@@ -6,7 +6,10 @@
 at changed, or the last plan went stale by the clock — call the policy, check its plan with
 :func:`~newretail.delivery.planning.plan_violations` and act on it (see
 :mod:`newretail.delivery.rounds` for the hand-over rule). A plan that breaks a rule is never acted
-on: the round falls back to the fifo-nearest baseline, and raises if that fails too.
+on: the round falls back to the fifo-nearest baseline, and raises if that fails too. When the only
+news is what the standing plan expected (a courier back at the store, a planned trip due), a
+policy that can (the optimiser's ``rebase``) carries that plan over and times it anew instead of
+searching again, as long as every promise it made still holds.
 
 **Loading is explicit.** A round hands packed orders to an at-store courier whose next trip starts
 before the next round: the trip is ``loading``, the courier ``waiting``, the orders stay ``packed``.
@@ -29,7 +32,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -85,7 +88,15 @@ from newretail.delivery.repository import (
     plan_from_json,
     plan_to_json,
 )
-from newretail.delivery.rounds import CourierInput, OrderInput, TripDecision, changes, decide, replan_at
+from newretail.delivery.rounds import (
+    CourierInput,
+    OrderInput,
+    TripDecision,
+    changes,
+    decide,
+    expected_changes_only,
+    replan_at,
+)
 from newretail.delivery.rounds import round_inputs as make_round_inputs
 from newretail.delivery.timeline import ride_timeline
 from newretail.ordering import services as ordering
@@ -192,8 +203,10 @@ class TickSummary:
     waiting to be handed over on a loading trip). ``postponed``: the rest, with the planner's
     reason. ``loading``: every trip of the store with bags in hand, waiting to leave at its
     ``planned_start`` — the caller departs them. ``solved`` is False when nothing had changed and
-    the previous plan stood (no solver call). ``replan_at``: unless an order or a courier changes
-    first, the next round that can change anything is at this instant (None: only a change can).
+    the previous plan stood (nothing acted on); ``rebased`` when only what the plan expected had
+    happened and it was carried over and acted on without a search. ``replan_at``: unless an
+    order or a courier changes first, the next round that can change anything is at this instant
+    (None: only a change can).
     """
 
     store_id: str
@@ -209,6 +222,7 @@ class TickSummary:
     replan_at: datetime | None = None  # nothing changing, the plan stands until then
     fallback: bool = False
     rejected_violations: tuple[str, ...] = ()
+    rebased: bool = False  # solved by carrying the standing plan over, without a search
 
 
 @dataclass(frozen=True, slots=True)
@@ -942,12 +956,24 @@ def dispatch_tick_within(
         iterations = FRESH_ITERATIONS if fresh else max(MIN_ITERATIONS, ITERATIONS_PER_CHANGE * changed)
     elif not fresh:  # warm-started from the standing plan: repairing a few changes takes a few ms
         budget = min(budget, max(MIN_SOLVE_BUDGET, SOLVE_BUDGET_PER_CHANGE * changed))
-    # Only a repeatable round passes the cap: a policy of the caller's own may not take it.
+    # Only what the plan expected happened (a courier back, a trip due): carry the plan over
+    # without a search when every promise it made still holds.
+    rebase: Callable[[DispatchSnapshot], DispatchPlan | None] | None = getattr(chosen, "rebase", None)
     plan = (
-        chosen.plan(snapshot, budget)
-        if iterations is None
-        else chosen.plan(snapshot, budget, max_iterations=iterations)
+        rebase(snapshot)
+        if rebase is not None and not fresh and expected_changes_only(round_row.inputs, seen.inputs)
+        else None
     )
+    if plan is not None and _violations(snapshot, plan, horizon, seen.packed):
+        plan = None  # the plan no longer fits what happened: a search mends it
+    rebased = plan is not None
+    if plan is None:
+        # Only a repeatable round passes the cap: a policy of the caller's own may not take it.
+        plan = (
+            chosen.plan(snapshot, budget)
+            if iterations is None
+            else chosen.plan(snapshot, budget, max_iterations=iterations)
+        )
     if plan.stats.clock_stopped_zones:
         log.warning("dispatch round of store %s was cut short by the wall clock: it is not repeatable", store_id)
     violations = _violations(snapshot, plan, horizon, seen.packed)
@@ -989,6 +1015,7 @@ def dispatch_tick_within(
         replan_at=next_replan,
         fallback=bool(violations),
         rejected_violations=tuple(violations),
+        rebased=rebased,
     )
 
 
@@ -1143,13 +1170,16 @@ def _vehicle(row: Any) -> VehicleType:
 
 def _inputs_after(inputs: dict[str, Any], decisions: Iterable[TripDecision]) -> dict[str, Any]:
     """The inputs as the next round will read them once this round's hand-overs are written, so
-    that handing over does not itself count as a change."""
+    that handing over does not itself count as a change; a courier holding its whole next trip
+    carries the trip's planned return, so that leaving with it is no change either."""
     couriers = dict(inputs["couriers"])
     for decision in decisions:
-        if decision.newly_handed:
-            _state, _bag, free_at, vehicle = couriers[decision.courier_id]
+        whole_trip = bool(decision.handed_over) and decision.handed_over.issuperset(decision.order_ids)
+        if decision.newly_handed or whole_trip:
+            _state, _bag, free_at, vehicle, _back = couriers[decision.courier_id]
             bag = [oid for oid in decision.order_ids if oid in decision.handed_over]
-            couriers[decision.courier_id] = [CourierState.WAITING.value, bag, free_at, vehicle]
+            back = int(decision.back_at.timestamp()) if whole_trip else None
+            couriers[decision.courier_id] = [CourierState.WAITING.value, bag, free_at, vehicle, back]
     return {"orders": inputs["orders"], "couriers": couriers}
 
 

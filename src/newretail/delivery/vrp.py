@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -189,8 +189,8 @@ def _build(problem: ZoneProblem) -> _Built:
     settings, travel, now = problem.settings, problem.settings.travel, problem.now
     pickup_s = int(settings.pickup.total_seconds())
     handover_s = int(settings.handover.total_seconds())
-    carrier = {o.id: ol.courier.id for ol in problem.outlooks for o in ol.carried}
-    orders = sorted([*problem.orders, *(o for ol in problem.outlooks for o in ol.carried)], key=lambda o: o.id)
+    carrier = _carriers(problem)
+    orders = sorted(_all_orders(problem).values(), key=lambda o: o.id)
     points: list[Point] = [problem.depot.location, *(o.drop_off for o in orders)]
     location = {o.id: i + 1 for i, o in enumerate(orders)}
 
@@ -326,11 +326,17 @@ def _fleets(problem: ZoneProblem, profile_key: Callable[[CourierOutlook], str]) 
     return [tuple(fleet) for fleet in groups.values()]
 
 
-def _previous_routes(built: _Built, previous: DispatchPlan | None) -> dict[str, list[list[str]]]:
-    """The previous plan's trips for this zone's couriers, cleaned up to fit this model."""
+def _previous_routes(
+    outlooks: Sequence[CourierOutlook],
+    orders: Mapping[str, DispatchOrder],
+    carrier: Mapping[str, str],
+    previous: DispatchPlan | None,
+) -> dict[str, list[list[str]]]:
+    """The previous plan's trips for this zone's couriers, cleaned up to fit this problem: only
+    ``orders`` still to plan, handed-over bags first on their courier's next trip."""
     routes: dict[str, list[list[str]]] = {}
-    taken: set[str] = set(built.carrier)
-    for ol in built.outlooks:
+    taken: set[str] = set(carrier)
+    for ol in outlooks:
         courier_id = ol.courier.id
         planned: list[tuple[str, ...]] = []
         if previous is not None:
@@ -340,7 +346,7 @@ def _previous_routes(built: _Built, previous: DispatchPlan | None) -> dict[str, 
             planned.extend(previous.later_trips(courier_id))
         trips: list[list[str]] = []
         for trip in planned:
-            kept = [oid for oid in trip if oid in built.orders and oid not in taken]
+            kept = [oid for oid in trip if oid in orders and oid not in taken]
             taken.update(kept)
             if kept:
                 trips.append(kept)
@@ -408,7 +414,9 @@ def solve_zone(
     when the wall limit ended it after all)."""
     started = time.perf_counter()
     built = _build(problem)
-    previous_routes = _previous_routes(built, previous) if previous is not None else {}
+    previous_routes = (
+        _previous_routes(built.outlooks, built.orders, built.carrier, previous) if previous is not None else {}
+    )
     initial = _initial_solution(built, previous_routes, problem.settings)
     search_limit = max(0.005, time_limit - (time.perf_counter() - started))
     criteria: list[StoppingCriterion] = [
@@ -422,7 +430,7 @@ def solve_zone(
     capped = max_iterations is not None and result.num_iterations >= max_iterations
     clock_stopped = not capped and result.runtime >= search_limit
     routes = _read_routes(built, result.best, previous_routes)
-    trips, postponed, later = _commit(problem, built, routes)
+    trips, postponed, later = _commit(problem, built.orders, built.carrier, routes)
     return ZoneSolution(
         trips=trips,
         postponed=postponed,
@@ -470,16 +478,55 @@ def _read_routes(built: _Built, solution: Solution, previous: dict[str, list[lis
     return routes
 
 
+def rebase_zone(problem: ZoneProblem, previous: DispatchPlan) -> ZoneSolution | None:
+    """The standing plan carried over to this round without a search, or None when a search is
+    needed: some order to plan is on none of its trips (new, or left unplaced), or one of the
+    carried-over trips now reaches a door later than promised and later than the plan said.
+
+    What it is for: a courier came back as the plan expected, or a planned trip fell due. The
+    trips keep their sequence and are timed again from what is known now (the same timing a solved
+    plan gets), so a courier back early leaves early."""
+    carrier = _carriers(problem)
+    orders = _all_orders(problem)
+    routes = _previous_routes(problem.outlooks, orders, carrier, previous)
+    on_routes = {oid for trips in routes.values() for trip in trips for oid in trip}
+    if any(order.id not in on_routes for order in problem.orders):
+        return None
+    trips, postponed, later = _commit(problem, orders, carrier, routes)
+    if any(p.reason is not PostponeReason.LATER_TRIP for p in postponed):
+        return None  # the capacity check moved an order: let the search place it
+    planned_at = {oid: at for t in previous.trips for oid, at in zip(t.order_ids, t.arrivals, strict=True)}
+    for trip in trips:
+        for order_id, arrival in zip(trip.order_ids, trip.arrivals, strict=True):
+            was = planned_at.get(order_id)
+            if arrival > orders[order_id].promised_by and (was is None or arrival > was):
+                return None
+    return ZoneSolution(
+        trips=trips, postponed=postponed, later_trips=later, iterations=0, warm_started=True, solver_feasible=True
+    )
+
+
+def _carriers(problem: ZoneProblem) -> dict[str, str]:
+    """Handed-over order id → the courier holding it."""
+    return {o.id: ol.courier.id for ol in problem.outlooks for o in ol.carried}
+
+
+def _all_orders(problem: ZoneProblem) -> dict[str, DispatchOrder]:
+    """Every order of the problem by id, handed-over bags included."""
+    return {o.id: o for o in (*problem.orders, *(o for ol in problem.outlooks for o in ol.carried))}
+
+
 def _commit(
-    problem: ZoneProblem, built: _Built, routes: dict[str, list[list[str]]]
+    problem: ZoneProblem,
+    orders: Mapping[str, DispatchOrder],
+    carrier: Mapping[str, str],
+    routes: dict[str, list[list[str]]],
 ) -> tuple[tuple[PlannedTrip, ...], tuple[Postponed, ...], tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]]:
-    """Turn solver routes into next trips, re-checking the rules rather than trusting the solver:
+    """Turn routes into next trips, re-checking the rules rather than trusting the solver:
     handed-over bags stay with their courier, and no next trip exceeds its vehicle's capacity."""
     # Handed-over bags: off every other route, onto their courier's next trip.
     for courier_id, trips in routes.items():
-        routes[courier_id] = [
-            [oid for oid in trip if built.carrier.get(oid, courier_id) == courier_id] for trip in trips
-        ]
+        routes[courier_id] = [[oid for oid in trip if carrier.get(oid, courier_id) == courier_id] for trip in trips]
     for ol in problem.outlooks:
         if not ol.carried:
             continue
@@ -500,9 +547,9 @@ def _commit(
             continue
         first, later = courier_trips[0], courier_trips[1:]
         capacity = ol.courier.vehicle.capacity
-        while not _load(first, built).fits(capacity):
+        while not _load(first, orders).fits(capacity):
             # The solver may return an overloaded route when it found nothing feasible in time.
-            drop = next(oid for oid in reversed(first) if oid not in built.carrier)
+            drop = next(oid for oid in reversed(first) if oid not in carrier)
             first.remove(drop)
             postponed.append(Postponed(drop, PostponeReason.OVER_CAPACITY))
             accounted.add(drop)
@@ -511,7 +558,7 @@ def _commit(
                 schedule_trip(
                     courier=ol.courier,
                     depot=problem.depot,
-                    orders=[built.orders[oid] for oid in first],
+                    orders=[orders[oid] for oid in first],
                     free_at=ol.free_at,
                     settings=problem.settings,
                 )
@@ -529,8 +576,8 @@ def _commit(
     return tuple(trips_out), tuple(postponed), tuple(later_out)
 
 
-def _load(order_ids: Sequence[str], built: _Built) -> Load:
+def _load(order_ids: Sequence[str], orders: Mapping[str, DispatchOrder]) -> Load:
     total = Load()
     for order_id in order_ids:
-        total += built.orders[order_id].load
+        total += orders[order_id].load
     return total

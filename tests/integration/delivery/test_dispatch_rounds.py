@@ -298,3 +298,46 @@ def test_a_repeatable_round_counts_its_effort_in_iterations(depot) -> None:  # t
     depot.clear_cart()
     depot.packed_orders(1)
     assert depot.tick(_OldStyle()).solved  # a policy without the cap still plans
+
+
+def _ride_out_and_back(depot: Any, trip_id: str) -> None:  # type: ignore[misc]
+    """Deliver every bag of a riding trip and bring the courier back to the store."""
+    uow = depot.runtime.uow
+    trip = delivery.get_trip(uow(), tenant_id=depot.tenant_id, trip_id=trip_id)
+    for stop in trip.stops:
+        code = delivery.delivery_code(uow(), tenant_id=depot.tenant_id, order_id=stop.order_id)
+        delivery.deliver(
+            uow(), tenant_id=depot.tenant_id, stop_id=stop.id, proof=DeliveryProof(position=stop.drop_off, code=code)
+        )
+    delivery.arrive_back(uow(), tenant_id=depot.tenant_id, trip_id=trip_id)
+
+
+def test_what_the_plan_expected_carries_it_over_and_news_searches_again(depot) -> None:  # type: ignore[no-untyped-def]
+    """Leaving with the whole loaded trip is no change; coming back is carried over without a
+    search (the courier takes the trip planned for her return); an order packed is news."""
+    depot.courier("Ann")
+    (first,) = depot.packed_orders(1)
+    loaded = depot.tick(repeatable=True)
+    (trip,) = loaded.loading
+    assert loaded.solved and not loaded.rebased and trip.order_ids == (first,)
+    delivery.depart(depot.runtime.uow(), tenant_id=depot.tenant_id, trip_id=trip.id)
+    assert not depot.tick(repeatable=True).solved  # she left as planned: nothing to re-plan
+    (second,) = depot.packed_orders(1)
+    waiting = depot.tick(repeatable=True)  # news: planned for when she is back
+    assert waiting.solved and not waiting.rebased and waiting.planned == (second,)
+    depot.advance(timedelta(minutes=10))
+    _ride_out_and_back(depot, trip.id)
+    back = depot.tick(repeatable=True)
+    board = check_rules(depot, back)
+    assert back.solved and back.rebased
+    (next_trip,) = back.loading
+    assert next_trip.order_ids == (second,) and back.assigned == (second,)
+    assert riding_trips(board) == {}
+    third = depot.place((0.5, 0.5))
+    batch = depot.start_picking([third])
+    assert depot.tick(repeatable=True).solved  # a new order: searched
+    depot.advance(timedelta(minutes=1))
+    depot.pack([third], batch)
+    packed = depot.tick(repeatable=True)
+    check_rules(depot, packed)
+    assert packed.solved and not packed.rebased

@@ -268,3 +268,41 @@ def test_policies_by_name_and_tier_validation() -> None:
                 LatenessTier(None, 20),
             ]
         )
+
+
+def _back_soon(town, back_in: timedelta = timedelta(minutes=5)):  # type: ignore[no-untyped-def]
+    town.courier("c1", state=CourierState.RETURNING, at_km=(1.0, 0.0), back_in=back_in)
+    town.order("o1", at_km=(1.0, 0.0), due_in=timedelta(minutes=13), prompt=True)
+    _, plan = planned(town)
+    assert plan.next_trip("c1").order_ids == ("o1",)  # type: ignore[union-attr]
+    return plan
+
+
+def test_a_rebase_carries_the_trip_planned_for_a_return_over_and_times_it_anew(town) -> None:
+    plan = _back_soon(town)
+    town.couriers = []
+    town.now += timedelta(minutes=4)  # back a minute early
+    town.courier("c1")
+    snapshot = town.snapshot(plan)
+    rebased = POLICY.rebase(snapshot)
+    assert rebased is not None and rebased.stats.rebased and rebased.stats.solver_iterations == 0
+    assert plan_violations(snapshot, rebased) == []
+    trip = rebased.next_trip("c1")
+    assert trip is not None and trip.order_ids == ("o1",) and trip.starts_at == town.now
+    assert trip.arrivals[0] < plan.next_trip("c1").arrivals[0]  # type: ignore[union-attr]
+
+
+def test_a_rebase_gives_way_to_a_search_for_news_or_a_broken_promise(town) -> None:
+    plan = _back_soon(town)
+    town.couriers = []
+    town.now += timedelta(minutes=4)
+    town.courier("c1")
+    town.order("new", at_km=(0.5, 0.0))
+    assert POLICY.rebase(town.snapshot(plan)) is None  # an order the plan never saw
+    town.orders.pop()
+    town.now += timedelta(minutes=6)  # back five minutes late: o1 would now miss its promise
+    town.couriers = []
+    town.courier("c1")
+    assert POLICY.rebase(town.snapshot(plan)) is None
+    assert POLICY.rebase(town.snapshot()) is None  # no standing plan
+    assert POLICY.rebase(town.snapshot(FifoNearestPolicy().plan(town.snapshot()))) is None  # not its own

@@ -22,7 +22,15 @@ from newretail.delivery.model import (
     estimate_load,
 )
 from newretail.delivery.planning import FifoNearestPolicy, OptimisedPolicy, PlanningSettings
-from newretail.delivery.rounds import CourierInput, OrderInput, decide, inputs_changed, replan_at, round_inputs
+from newretail.delivery.rounds import (
+    CourierInput,
+    OrderInput,
+    decide,
+    expected_changes_only,
+    inputs_changed,
+    replan_at,
+    round_inputs,
+)
 
 HORIZON = timedelta(seconds=60)
 
@@ -43,6 +51,60 @@ def test_nothing_moved_is_no_change_and_anything_that_matters_is() -> None:
     # A riding courier's return drifting a little (position updates) is not worth a re-plan.
     assert not inputs_changed(base, inputs(free_at=1_090))
     assert inputs_changed(base, inputs(free_at=1_200))
+
+
+PROMISE = "2026-01-05T12:30:00+00:00"
+BIKE = (15.0, 4, 25_000)
+
+
+def loaded(back_if_leaving: int | None = 1_000) -> dict[str, object]:
+    """c1 holds o1 (its whole next trip, due back at ``back_if_leaving``); o2 is being picked."""
+    return round_inputs(
+        {"o1": OrderInput("packed:t0", PROMISE), "o2": OrderInput("picking:t1", PROMISE)},
+        {"c1": CourierInput("waiting", ("o1",), None, BIKE, back_if_leaving)},
+    )
+
+
+def later(state: str = "away", free_at: int | None = 1_060, o2: str = "picking:t1") -> dict[str, object]:
+    """c1 left with o1 (and is ``state`` now); o2 is still in the queue."""
+    return round_inputs({"o2": OrderInput(o2, PROMISE)}, {"c1": CourierInput(state, (), free_at, BIKE)})
+
+
+def test_leaving_with_the_whole_planned_trip_is_no_change_and_coming_back_is_expected() -> None:
+    assert not inputs_changed(loaded(), later())  # left as planned, due back about then
+    assert inputs_changed(loaded(), later(free_at=1_300))  # due back well after the plan said
+    assert inputs_changed(loaded(back_if_leaving=None), later())  # left without the whole trip
+    older = loaded()
+    older["couriers"]["c1"] = older["couriers"]["c1"][:4]  # type: ignore[index]  # stored before the field
+    assert inputs_changed(older, later())
+    back = later(state="idle", free_at=None)
+    assert inputs_changed(loaded(), back) and expected_changes_only(loaded(), back)
+    assert expected_changes_only(loaded(), loaded())  # nothing new at all: a trip fell due
+    assert not expected_changes_only(loaded(), later(state="idle", free_at=None, o2="packed:t2"))  # news
+    assert not expected_changes_only(None, back)
+    riding = round_inputs({}, {"c1": CourierInput("away", (), 1_000, BIKE)})
+    assert expected_changes_only(riding, round_inputs({}, {"c1": CourierInput("idle", (), None, BIKE)}))
+    assert not expected_changes_only(riding, round_inputs({}, {}))  # went off shift
+
+
+@given(
+    st.dictionaries(st.sampled_from(["o1", "o2", "o3"]), st.sampled_from(["packed:t0", "picking:t1"])),
+    st.dictionaries(
+        st.sampled_from(["c1", "c2"]),
+        st.tuples(st.sampled_from(["idle", "waiting", "away"]), st.none() | st.integers(0, 5_000)),
+    ),
+)
+def test_the_same_inputs_are_never_a_change(
+    orders: dict[str, str], couriers: dict[str, tuple[str, int | None]]
+) -> None:
+    inputs = round_inputs(
+        {oid: OrderInput(ready, PROMISE) for oid, ready in orders.items()},
+        {
+            cid: CourierInput(state, ("o1",) if state == "waiting" else (), at if state == "away" else None, BIKE, at)
+            for cid, (state, at) in couriers.items()
+        },
+    )
+    assert not inputs_changed(inputs, inputs) and expected_changes_only(inputs, inputs)
 
 
 def test_inputs_survive_a_json_round_trip() -> None:
