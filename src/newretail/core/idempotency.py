@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import JSON, Column, PrimaryKeyConstraint, String, Table, insert, select, update
+from sqlalchemy import JSON, Column, PrimaryKeyConstraint, String, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from newretail.core.db import UTCDateTime, metadata
@@ -32,6 +32,17 @@ idempotency_keys = Table(
 )
 
 JSONDict = dict[str, Any]
+
+# Every payment and every API write with a key runs these: built once, not per call.
+# (An update's own columns are bound by name, so the key's parameters are named apart.)
+_THIS_KEY = (
+    idempotency_keys.c.tenant_id == bindparam("b_tenant_id"),
+    idempotency_keys.c.scope == bindparam("b_scope"),
+    idempotency_keys.c.key == bindparam("b_key"),
+)
+_READ = select(idempotency_keys.c.request_hash, idempotency_keys.c.response).where(*_THIS_KEY)
+_CLAIM = insert(idempotency_keys)
+_ANSWER = update(idempotency_keys).where(*_THIS_KEY).values(response=bindparam("response"))
 
 
 def request_fingerprint(request: JSONDict) -> str:
@@ -68,13 +79,7 @@ def run_idempotent(
                     return stored
                 answer = work(uow)
                 uow.conn.execute(
-                    update(idempotency_keys)
-                    .where(
-                        idempotency_keys.c.tenant_id == tenant_id,
-                        idempotency_keys.c.scope == scope,
-                        idempotency_keys.c.key == key,
-                    )
-                    .values(response=answer)
+                    _ANSWER, {"b_tenant_id": tenant_id, "b_scope": scope, "b_key": key, "response": answer}
                 )
                 uow.commit()
                 return answer
@@ -85,18 +90,17 @@ def run_idempotent(
 
 
 def _claim(uow: UnitOfWork, tenant_id: str, scope: str, key: str, fingerprint: str) -> JSONDict | None:
-    row = uow.conn.execute(
-        select(idempotency_keys.c.request_hash, idempotency_keys.c.response).where(
-            idempotency_keys.c.tenant_id == tenant_id,
-            idempotency_keys.c.scope == scope,
-            idempotency_keys.c.key == key,
-        )
-    ).first()
+    row = uow.conn.execute(_READ, {"b_tenant_id": tenant_id, "b_scope": scope, "b_key": key}).first()
     if row is None:
         uow.conn.execute(
-            insert(idempotency_keys).values(
-                tenant_id=tenant_id, scope=scope, key=key, request_hash=fingerprint, created_at=uow.clock.now()
-            )
+            _CLAIM,
+            {
+                "tenant_id": tenant_id,
+                "scope": scope,
+                "key": key,
+                "request_hash": fingerprint,
+                "created_at": uow.clock.now(),
+            },
         )
         return None
     if row.request_hash != fingerprint:

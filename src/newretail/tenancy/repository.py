@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from newretail.core.errors import NotFound
 from newretail.core.geo import Point
 from newretail.tenancy.model import OpeningHours, Store
 from newretail.tenancy.tables import api_keys, stores, tenants, users
+
+# Read on every quote, checkout and dispatch round: built once (building a statement costs several
+# times running it on SQLite).
+_TENANT = select(tenants).where(tenants.c.id == bindparam("id"))
+_STORE = select(stores).where(stores.c.tenant_id == bindparam("tenant_id"), stores.c.id == bindparam("id"))
+_STORES = select(stores).where(stores.c.tenant_id == bindparam("tenant_id")).order_by(stores.c.name)
+_USER = select(users).where(users.c.tenant_id == bindparam("tenant_id"), users.c.id == bindparam("id"))
 
 
 class TenancyRepository:
@@ -20,7 +28,7 @@ class TenancyRepository:
         return self.conn.execute(select(tenants).where(tenants.c.slug == slug)).first()
 
     def tenant(self, tenant_id: str) -> Any:
-        row = self.conn.execute(select(tenants).where(tenants.c.id == tenant_id)).first()
+        row = self.conn.execute(_TENANT, {"id": tenant_id}).first()
         if row is None:
             raise NotFound("tenant not found")
         return row
@@ -42,13 +50,13 @@ class TenancyRepository:
         )
 
     def store(self, tenant_id: str, store_id: str) -> Store:
-        row = self.conn.execute(select(stores).where(stores.c.tenant_id == tenant_id, stores.c.id == store_id)).first()
+        row = self.conn.execute(_STORE, {"tenant_id": tenant_id, "id": store_id}).first()
         if row is None:
             raise NotFound("store not found", store_id=store_id)
         return _store(row)
 
     def stores(self, tenant_id: str) -> list[Store]:
-        rows = self.conn.execute(select(stores).where(stores.c.tenant_id == tenant_id).order_by(stores.c.name))
+        rows = self.conn.execute(_STORES, {"tenant_id": tenant_id})
         return [_store(row) for row in rows]
 
     def user_by_email(self, tenant_id: str, email: str) -> Any:
@@ -57,7 +65,7 @@ class TenancyRepository:
         ).first()
 
     def user(self, tenant_id: str, user_id: str) -> Any:
-        row = self.conn.execute(select(users).where(users.c.tenant_id == tenant_id, users.c.id == user_id)).first()
+        row = self.conn.execute(_USER, {"tenant_id": tenant_id, "id": user_id}).first()
         if row is None:
             raise NotFound("user not found", user_id=user_id)
         return row
@@ -81,5 +89,12 @@ def _store(row: Any) -> Store:
         location=Point(row.lat, row.lon),
         delivery_radius_m=row.delivery_radius_m,
         timezone=row.timezone,
-        opening_hours=OpeningHours.parse(row.opening_hours),
+        opening_hours=_opening_hours(tuple(sorted((day, tuple(span)) for day, span in row.opening_hours.items()))),
     )
+
+
+@lru_cache(maxsize=1024)
+def _opening_hours(raw: tuple[tuple[str, tuple[str, ...]], ...]) -> OpeningHours:
+    """Parsed once per distinct week (stores of a chain mostly share one); OpeningHours is frozen,
+    but its ``days`` dict is shared: nobody may change it."""
+    return OpeningHours.parse({day: list(span) for day, span in raw})
