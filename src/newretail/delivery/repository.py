@@ -10,8 +10,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import CompileError
 
 from newretail.core.errors import NotFound
 from newretail.delivery.model import (
@@ -192,6 +193,42 @@ _JOBS = select(delivery_jobs).where(
 )
 
 
+_COURIER = select(couriers).where(couriers.c.tenant_id == bindparam("tenant_id"), couriers.c.id == bindparam("id"))
+_COURIER_FOR_UPDATE = _COURIER.with_for_update()
+_JOB = select(delivery_jobs).where(
+    delivery_jobs.c.tenant_id == bindparam("tenant_id"), delivery_jobs.c.order_id == bindparam("order_id")
+)
+_TRIP = select(trips).where(trips.c.tenant_id == bindparam("tenant_id"), trips.c.id == bindparam("id"))
+_STOP = select(trip_stops).where(trip_stops.c.tenant_id == bindparam("tenant_id"), trip_stops.c.id == bindparam("id"))
+_TRIP_STOP_ROWS = (
+    select(*_STOP_COLUMNS)
+    .select_from(trips.join(trip_stops, trip_stops.c.trip_id == trips.c.id))
+    .join(delivery_jobs, delivery_jobs.c.order_id == trip_stops.c.order_id)
+    .where(trips.c.tenant_id == bindparam("tenant_id"), trips.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(trips.c.planned_start, trips.c.id, trip_stops.c.sequence)
+)
+# One row by id, the columns to set named by the parameters themselves (SQLAlchemy compiles, and
+# caches, one SET clause per set of names): the courier's and the trip's life cycles write these.
+_UPDATE_COURIER = update(couriers).where(
+    couriers.c.tenant_id == bindparam("b_tenant_id"), couriers.c.id == bindparam("b_id")
+)
+_UPDATE_TRIP = update(trips).where(trips.c.tenant_id == bindparam("b_tenant_id"), trips.c.id == bindparam("b_id"))
+_UPDATE_STOP = update(trip_stops).where(
+    trip_stops.c.tenant_id == bindparam("b_tenant_id"), trip_stops.c.id == bindparam("b_id")
+)
+
+
+def _by_id(table: Table, tenant_id: str, row_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Parameters for ``table``'s ``_UPDATE_*`` statement: at least one column to set, and only
+    columns the table has (a name it lacks would otherwise be silently left out of the SET)."""
+    if not values:
+        raise CompileError(f"nothing to set on {table.name}")
+    unknown = values.keys() - table.c.keys()
+    if unknown:  # what SQLAlchemy says of .values() with a name the table lacks
+        raise CompileError(f"Unconsumed column names: {', '.join(sorted(unknown))}")
+    return {"b_tenant_id": tenant_id, "b_id": row_id, **values}
+
+
 def _insert(conn: Connection, table: Any) -> Any:
     return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
 
@@ -202,10 +239,8 @@ class DeliveryRepository:
 
     # -- couriers ---------------------------------------------------------------------------------
     def courier(self, tenant_id: str, courier_id: str, *, for_update: bool = False) -> Any:
-        query = select(couriers).where(couriers.c.tenant_id == tenant_id, couriers.c.id == courier_id)
-        if for_update:
-            query = query.with_for_update()
-        row = self.conn.execute(query).first()
+        query = _COURIER_FOR_UPDATE if for_update else _COURIER
+        row = self.conn.execute(query, {"tenant_id": tenant_id, "id": courier_id}).first()
         if row is None:
             raise CourierNotFound("courier not found", courier_id=courier_id)
         return row
@@ -232,9 +267,7 @@ class DeliveryRepository:
         return list(self.conn.execute(query))
 
     def update_courier(self, tenant_id: str, courier_id: str, **values: Any) -> None:
-        self.conn.execute(
-            update(couriers).where(couriers.c.tenant_id == tenant_id, couriers.c.id == courier_id).values(**values)
-        )
+        self.conn.execute(_UPDATE_COURIER, _by_id(couriers, tenant_id, courier_id, values))
 
     def set_waiting(self, tenant_id: str, courier_ids: Sequence[str], now: datetime) -> None:
         if courier_ids:
@@ -259,9 +292,7 @@ class DeliveryRepository:
         return {row.order_id: row for row in rows}
 
     def job(self, tenant_id: str, order_id: str) -> Any:
-        return self.conn.execute(
-            select(delivery_jobs).where(delivery_jobs.c.tenant_id == tenant_id, delivery_jobs.c.order_id == order_id)
-        ).first()
+        return self.conn.execute(_JOB, {"tenant_id": tenant_id, "order_id": order_id}).first()
 
     def add_jobs(self, values: list[dict[str, Any]]) -> None:
         if values:
@@ -308,15 +339,7 @@ class DeliveryRepository:
         ids = list(trip_ids)
         if not ids:
             return []
-        return list(
-            self.conn.execute(
-                select(*_STOP_COLUMNS)
-                .select_from(trips.join(trip_stops, trip_stops.c.trip_id == trips.c.id))
-                .join(delivery_jobs, delivery_jobs.c.order_id == trip_stops.c.order_id)
-                .where(trips.c.tenant_id == tenant_id, trips.c.id.in_(ids))
-                .order_by(trips.c.planned_start, trips.c.id, trip_stops.c.sequence)
-            )
-        )
+        return list(self.conn.execute(_TRIP_STOP_ROWS, {"tenant_id": tenant_id, "ids": ids}))
 
     def order_stop_rows(self, tenant_id: str, order_id: str) -> list[Any]:
         """Every stop ever made for an order, newest trip first."""
@@ -331,15 +354,13 @@ class DeliveryRepository:
         )
 
     def trip(self, tenant_id: str, trip_id: str) -> Any:
-        row = self.conn.execute(select(trips).where(trips.c.tenant_id == tenant_id, trips.c.id == trip_id)).first()
+        row = self.conn.execute(_TRIP, {"tenant_id": tenant_id, "id": trip_id}).first()
         if row is None:
             raise TripNotFound("trip not found", trip_id=trip_id)
         return row
 
     def stop(self, tenant_id: str, stop_id: str) -> Any:
-        row = self.conn.execute(
-            select(trip_stops).where(trip_stops.c.tenant_id == tenant_id, trip_stops.c.id == stop_id)
-        ).first()
+        row = self.conn.execute(_STOP, {"tenant_id": tenant_id, "id": stop_id}).first()
         if row is None:
             raise StopNotFound("stop not found", stop_id=stop_id)
         return row
@@ -381,7 +402,7 @@ class DeliveryRepository:
             self.conn.execute(insert(trips), values)
 
     def update_trip(self, tenant_id: str, trip_id: str, **values: Any) -> None:
-        self.conn.execute(update(trips).where(trips.c.tenant_id == tenant_id, trips.c.id == trip_id).values(**values))
+        self.conn.execute(_UPDATE_TRIP, _by_id(trips, tenant_id, trip_id, values))
 
     def add_stops(self, values: list[dict[str, Any]]) -> None:
         if values:
@@ -399,9 +420,7 @@ class DeliveryRepository:
         )
 
     def update_stop(self, tenant_id: str, stop_id: str, **values: Any) -> None:
-        self.conn.execute(
-            update(trip_stops).where(trip_stops.c.tenant_id == tenant_id, trip_stops.c.id == stop_id).values(**values)
-        )
+        self.conn.execute(_UPDATE_STOP, _by_id(trip_stops, tenant_id, stop_id, values))
 
     def set_stops_status(
         self, tenant_id: str, trip_id: str, from_status: StopStatus, to_status: StopStatus, **values: Any

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, distinct, func, insert, select
+from sqlalchemy import Connection, bindparam, distinct, func, insert, select
 
 from newretail.core.errors import ValidationFailed
 from newretail.core.ids import new_id
@@ -18,6 +18,33 @@ SLOT_LEAD = timedelta(minutes=20)
 
 # default speed km/h, totes, payload grams (the same as delivery.model.STANDARD_VEHICLES)
 VEHICLES = {"bike": (15.0, 4, 25_000), "ebike": (20.0, 6, 40_000), "car": (25.0, 12, 150_000)}
+
+
+# Read by every quote and every checkout: built once.
+_FREE_AT = select(couriers.c.id, couriers.c.free_at).where(
+    couriers.c.tenant_id == bindparam("tenant_id"),
+    couriers.c.store_id == bindparam("store_id"),
+    couriers.c.on_shift.is_(True),
+)
+_PLANNED_STOPS = (
+    select(trips.c.id, trips.c.status, trips.c.courier_id, trips.c.planned_start, trips.c.planned_back)
+    .add_columns(trip_stops.c.order_id)
+    .select_from(trips.join(trip_stops, trip_stops.c.trip_id == trips.c.id))
+    .where(
+        trips.c.tenant_id == bindparam("tenant_id"),
+        trips.c.store_id == bindparam("store_id"),
+        trips.c.status.in_(("planned", "loading")),
+    )
+)
+_RECENT_TRIPS = (
+    select(func.count(distinct(trips.c.id)), func.count(trip_stops.c.id))
+    .select_from(trips.join(trip_stops, trip_stops.c.trip_id == trips.c.id))
+    .where(
+        trips.c.tenant_id == bindparam("tenant_id"),
+        trips.c.store_id == bindparam("store_id"),
+        trips.c.departed_at >= bindparam("since"),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,26 +133,11 @@ class CourierPlan:
 
 def courier_plan(conn: Connection, tenant_id: str, store_id: str, now: datetime) -> CourierPlan:
     """Couriers' free times and the trips the last dispatch round planned or loaded."""
-    free = {
-        row.id: max(row.free_at or now, now)
-        for row in conn.execute(
-            select(couriers.c.id, couriers.c.free_at).where(
-                couriers.c.tenant_id == tenant_id, couriers.c.store_id == store_id, couriers.c.on_shift.is_(True)
-            )
-        )
-    }
+    store = {"tenant_id": tenant_id, "store_id": store_id}
+    free = {row.id: max(row.free_at or now, now) for row in conn.execute(_FREE_AT, store)}
     planned: set[str] = set()
     rides: dict[str, tuple[datetime, timedelta]] = {}
-    rows = conn.execute(
-        select(trips.c.id, trips.c.status, trips.c.courier_id, trips.c.planned_start, trips.c.planned_back)
-        .add_columns(trip_stops.c.order_id)
-        .select_from(trips.join(trip_stops, trip_stops.c.trip_id == trips.c.id))
-        .where(
-            trips.c.tenant_id == tenant_id,
-            trips.c.store_id == store_id,
-            trips.c.status.in_(("planned", "loading")),
-        )
-    )
+    rows = conn.execute(_PLANNED_STOPS, store)
     for row in rows:
         planned.add(row.order_id)
         if row.status == "loading":  # bags in hand: this courier is gone until the trip is back
@@ -140,8 +152,6 @@ def recent_orders_per_trip(conn: Connection, tenant_id: str, store_id: str, sinc
     """Orders a trip carried on average, over the store's trips that left since ``since`` (1.0 with
     none): the promise lets orders queued for couriers share rides at this rate."""
     trip_count, stop_count = conn.execute(
-        select(func.count(distinct(trips.c.id)), func.count(trip_stops.c.id))
-        .select_from(trips.join(trip_stops, trip_stops.c.trip_id == trips.c.id))
-        .where(trips.c.tenant_id == tenant_id, trips.c.store_id == store_id, trips.c.departed_at >= since)
+        _RECENT_TRIPS, {"tenant_id": tenant_id, "store_id": store_id, "since": since}
     ).one()
     return max(1.0, stop_count / trip_count) if trip_count else 1.0
