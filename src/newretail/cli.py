@@ -132,7 +132,8 @@ def stop_live_orders(live: LiveTraffic) -> None:
 
 @app.command()
 def maintain(database: DatabaseOption = None) -> None:
-    """Run the background jobs once: expire cart holds, resolve overdue substitutions, redeliver events."""
+    """Run the background jobs once: expire cart holds, resolve overdue substitutions, redeliver events,
+    prune old published events."""
     from newretail.api.app import create_app
     from newretail.maintenance import run_once
 
@@ -141,7 +142,8 @@ def maintain(database: DatabaseOption = None) -> None:
     report = run_once(runtime)
     console.print(
         f"expired {report.reservations_expired} reservations, resolved {report.substitutions_resolved} "
-        f"substitutions, redelivered {report.events_redelivered} events"
+        f"substitutions, redelivered {report.events_redelivered} events, "
+        f"pruned {report.events_pruned} published events"
     )
 
 

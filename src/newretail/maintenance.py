@@ -2,7 +2,8 @@
 
 - expire cart holds past their expiry (reads ignore them already; this gives the stock back),
 - apply customers' standing preference to substitutions they did not answer in time,
-- redeliver outbox events whose handlers failed earlier.
+- redeliver outbox events whose handlers failed earlier,
+- prune outbox events published longer ago than the retention period (``outbox_retention_days``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from newretail.core.messaging import prune_published
 from newretail.core.runtime import Runtime
 from newretail.fulfilment import services as fulfilment
 from newretail.inventory import services as inventory
@@ -23,6 +25,7 @@ class MaintenanceReport:
     reservations_expired: int
     substitutions_resolved: int
     events_redelivered: int
+    events_pruned: int
 
 
 def run_once(runtime: Runtime) -> MaintenanceReport:
@@ -30,6 +33,7 @@ def run_once(runtime: Runtime) -> MaintenanceReport:
         reservations_expired=inventory.expire_stale(runtime.uow()),
         substitutions_resolved=fulfilment.resolve_overdue_substitutions(runtime.uow()),
         events_redelivered=runtime.bus.relay_pending(runtime.engine, runtime.clock.now()),
+        events_pruned=prune_published(runtime.engine, runtime.clock.now() - runtime.outbox_retention),
     )
 
 

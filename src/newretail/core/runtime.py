@@ -32,3 +32,7 @@ class Runtime:
     @property
     def reservation_ttl(self) -> timedelta:
         return timedelta(minutes=self.settings.reservation_ttl_minutes)
+
+    @property
+    def outbox_retention(self) -> timedelta:
+        return timedelta(days=self.settings.outbox_retention_days)

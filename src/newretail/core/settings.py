@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = 65536
     default_delivery_radius_m: int = 3219  # 2 miles
     reservation_ttl_minutes: int = 20
+    # Published outbox events older than this are pruned by the maintenance job.
+    outbox_retention_days: int = 7
     currency: str = "GBP"
 
 
