@@ -72,7 +72,10 @@ class _Courier:
 
 
 @dataclass
-class _Store:
+class StoreDispatch:
+    """One store's dispatch state in the twin: when it re-plans next and which loaded trips leave
+    when. Subclasses' ``_round`` and ``_depart`` hooks receive it."""
+
     id: str
     location: Point
     replan_at: datetime | None = None
@@ -91,7 +94,7 @@ class DispatchingCouriers:
         self.policy = policy
         self.name = f"dispatcher:{policy}"
         self._sim: Simulation | None = None
-        self._stores: dict[str, _Store] = {}
+        self._stores: dict[str, StoreDispatch] = {}
         self._couriers: dict[str, _Courier] = {}
         self._triggers = DispatchTriggers()
         self._budget = timedelta(seconds=1)
@@ -111,7 +114,7 @@ class DispatchingCouriers:
         self._tick = timedelta(seconds=spec.tick_seconds)
         self._triggers.register(sim.runtime.bus)
         for store in sim.world.stores:
-            self._stores[store.id] = _Store(store.id, Point(store.spec.lat, store.spec.lon))
+            self._stores[store.id] = StoreDispatch(store.id, Point(store.spec.lat, store.spec.lon))
             for shift, courier_ids in zip(sim.scenario.staff.couriers, store.courier_ids, strict=True):
                 speed = sim.scenario.speeds.speed_of(shift.vehicle)
                 for courier_id in courier_ids:
@@ -165,7 +168,7 @@ class DispatchingCouriers:
             store.event_round_at = max(self.sim.now_s, store.last_round_s + gap)
             self.sim.at(store.event_round_at, partial(self._event_round, store, store.event_round_at))
 
-    def _event_round(self, store: _Store, at: float) -> None:
+    def _event_round(self, store: StoreDispatch, at: float) -> None:
         # A cadence round since it was scheduled has seen these events (and maybe later ones
         # scheduled another event round): then this one is void.
         if store.event_round_at == at:
@@ -180,7 +183,7 @@ class DispatchingCouriers:
             if store.id in dirty or stale or store.idle_cadences >= SAFETY_NET_ROUNDS:
                 self._round(store)
 
-    def _round(self, store: _Store) -> None:
+    def _round(self, store: StoreDispatch) -> None:
         sim = self.sim
         store.event_round_at = None
         store.idle_cadences = 0
@@ -199,12 +202,12 @@ class DispatchingCouriers:
                 self._schedule_departure(store, trip.id)
 
     # -- trips ----------------------------------------------------------------------------------
-    def _schedule_departure(self, store: _Store, trip_id: str) -> None:
+    def _schedule_departure(self, store: StoreDispatch, trip_id: str) -> None:
         sim = self.sim
         leaves = sim.seconds(store.departures[trip_id] + PLANNING.pickup)
         sim.at(leaves, partial(self._depart, store, trip_id))
 
-    def _depart(self, store: _Store, trip_id: str) -> None:
+    def _depart(self, store: StoreDispatch, trip_id: str) -> None:
         sim = self.sim
         planned_start = store.departures.get(trip_id)
         if planned_start is None:

@@ -67,7 +67,7 @@ from newretail.payments import services as payments
 from newretail.payments.model import Method
 from newretail.seed import DEMO_PICKERS, DEMO_STAFFED_STORE, DEMO_TENANT
 from newretail.sim import events
-from newretail.sim.couriers import POLICIES, DispatchingCouriers, _Store
+from newretail.sim.couriers import POLICIES, DispatchingCouriers, StoreDispatch
 from newretail.sim.engine import OrderState, Picker, SimResult, Simulation, StoreAgent, _Walk
 from newretail.sim.scenario import Scenario
 from newretail.sim.world import SimCustomer, SimProduct, SimStore, World
@@ -362,7 +362,7 @@ class LiveCouriers(DispatchingCouriers):
         super().__init__(policy)
         self._warned: set[str] = set()
 
-    def _round(self, store: _Store) -> None:
+    def _round(self, store: StoreDispatch) -> None:
         sim = self.sim
         pool = ordering.delivery_queue(sim.runtime.uow(), tenant_id=sim.tenant_id, store_id=store.id)
         foreign = sorted(str(row.id) for row in pool if str(row.id) not in sim.orders)
@@ -381,7 +381,7 @@ class LiveCouriers(DispatchingCouriers):
             return
         super()._round(store)
 
-    def _depart(self, store: _Store, trip_id: str) -> None:
+    def _depart(self, store: StoreDispatch, trip_id: str) -> None:
         sim = self.sim
         trip = delivery.get_trip(sim.runtime.uow(), tenant_id=sim.tenant_id, trip_id=trip_id)
         if trip.courier_id not in self._couriers or any(o not in sim.orders for o in trip.order_ids):
