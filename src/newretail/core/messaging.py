@@ -4,7 +4,7 @@ A service appends events to its unit of work; the unit of work writes them to th
 in the same transaction as the state change, so an event exists if and only if the change does.
 After commit the bus hands them to in-process handlers and marks them published; anything left
 unpublished (a handler crashed, the process died) is picked up by :meth:`MessageBus.relay_pending`.
-Published events are kept for a retention period (for tracing and replay), then pruned by
+Published events are kept for a retention period (to trace what happened), then pruned by
 :func:`prune_published`, so the table does not grow with every order the platform ever took.
 A broker adapter (NATS, Redis, RabbitMQ) plugs in as another handler for multi-process deployments.
 """
@@ -57,14 +57,15 @@ _MARK_PUBLISHED = (
 )
 _COUNT_ATTEMPT = update(outbox).where(outbox.c.id == bindparam("event_id")).values(attempts=outbox.c.attempts + 1)
 # Oldest first and bounded, served by ix_outbox_unpublished (published_at leads it): each batch is
-# a short transaction, so pruning a long backlog never holds the writers' lock for long.
-_PUBLISHED_BEFORE = (
-    select(outbox.c.id)
-    .where(outbox.c.published_at < bindparam("cutoff"))
-    .order_by(outbox.c.published_at, outbox.c.id)
-    .limit(bindparam("batch_size"))
+# one short statement, so pruning a long backlog never holds the writers' lock for long.
+_PRUNE_BATCH = delete(outbox).where(
+    outbox.c.id.in_(
+        select(outbox.c.id)
+        .where(outbox.c.published_at < bindparam("cutoff"))
+        .order_by(outbox.c.published_at, outbox.c.id)
+        .limit(bindparam("batch_size", type_=Integer))
+    )
 )
-_DELETE_EVENTS = delete(outbox).where(outbox.c.id.in_(bindparam("event_ids", expanding=True)))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -155,22 +156,23 @@ class MessageBus:
         return self.deliver(engine, [_row_to_event(row) for row in rows], now)
 
 
-def prune_published(engine: Engine, published_before: datetime, batch_size: int = 1000) -> int:
-    """Delete events published before ``published_before``, in batches; return how many went.
-    Unpublished events are never touched, however old: they still owe a delivery."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+def prune_published(
+    engine: Engine, published_before: datetime, *, batch_size: int = 1000, max_batches: int = 50
+) -> int:
+    """Delete events published before ``published_before``, oldest first, at most ``max_batches``
+    batches of ``batch_size`` (a large backlog is worked off over several maintenance runs, which
+    keep expiring holds meanwhile). Returns how many were deleted. Unpublished events are never
+    touched, however old: they still owe a delivery."""
+    if batch_size < 1 or max_batches < 1:
+        raise ValueError(f"batch_size and max_batches must be at least 1, got {batch_size} and {max_batches}")
     pruned = 0
-    while True:
+    for _ in range(max_batches):
         with engine.begin() as conn:
-            ids = (
-                conn.execute(_PUBLISHED_BEFORE, {"cutoff": published_before, "batch_size": batch_size}).scalars().all()
-            )
-            if ids:
-                conn.execute(_DELETE_EVENTS, {"event_ids": list(ids)})
-        pruned += len(ids)
-        if len(ids) < batch_size:
-            return pruned
+            deleted = conn.execute(_PRUNE_BATCH, {"cutoff": published_before, "batch_size": batch_size}).rowcount
+        pruned += deleted
+        if deleted < batch_size:
+            break
+    return pruned
 
 
 def _row_to_event(row: Any) -> PublishedEvent:

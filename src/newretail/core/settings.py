@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,7 +20,7 @@ class Settings(BaseSettings):
     default_delivery_radius_m: int = 3219  # 2 miles
     reservation_ttl_minutes: int = 20
     # Published outbox events older than this are pruned by the maintenance job.
-    outbox_retention_days: int = 7
+    outbox_retention_days: int = Field(default=7, ge=1)
     currency: str = "GBP"
 
 

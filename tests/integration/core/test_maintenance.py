@@ -90,12 +90,18 @@ def test_published_events_past_retention_are_pruned_and_undelivered_ones_kept(ru
     assert _outbox_rows(runtime) == {event_id: False for event_id in undelivered}
 
 
-def test_pruning_goes_batch_by_batch_until_nothing_old_is_left(runtime: Runtime, world) -> None:  # type: ignore[no-untyped-def]
+def test_pruning_goes_oldest_first_in_bounded_batches(runtime: Runtime, world) -> None:  # type: ignore[no-untyped-def]
     _emit(runtime, world.tenant_id, "a", "b", "c", "d", "e")
-    stored = len(_outbox_rows(runtime))
+    old = sorted(_outbox_rows(runtime))
     runtime.clock.advance(timedelta(seconds=1))  # type: ignore[attr-defined]
     _emit(runtime, world.tenant_id, "too recent")
-    assert prune_published(runtime.engine, runtime.clock.now(), batch_size=2) == stored
-    assert len(_outbox_rows(runtime)) == 1
+    recent = sorted(set(_outbox_rows(runtime)) - set(old))
+    cutoff = runtime.clock.now()
+
+    assert prune_published(runtime.engine, cutoff, batch_size=2, max_batches=1) == 2
+    assert sorted(_outbox_rows(runtime)) == old[2:] + recent  # the two oldest went
+    assert prune_published(runtime.engine, cutoff, batch_size=2) == len(old) - 2
+    assert sorted(_outbox_rows(runtime)) == recent
+    assert prune_published(runtime.engine, cutoff, batch_size=2) == 0
     with pytest.raises(ValueError, match="batch_size"):
-        prune_published(runtime.engine, runtime.clock.now(), batch_size=0)
+        prune_published(runtime.engine, cutoff, batch_size=0)
