@@ -23,7 +23,7 @@ from typing import Any
 
 from newretail.sim import events
 from newretail.sim.engine import SimResult
-from newretail.sim.kpis import compute_kpis
+from newretail.sim.kpis import compute_kpis, courier_hours, courier_time_kpis
 from newretail.sim.scenario import Scenario
 
 MAX_COURIERS_PER_STORE = 400
@@ -217,7 +217,12 @@ def pooled_kpis(logs: Sequence[events.EventLog]) -> dict[str, Any]:
     merged = events.EventLog(logs[0].start)
     for n, log in enumerate(logs):
         merged.entries.extend(_tagged(log, n))
-    return compute_kpis(merged)
+    kpis = compute_kpis(merged)
+    # A shift or trip still open when a run's log ends counts up to that run's end, not up to the
+    # end of the longest run of the pool.
+    per_run = [courier_hours(log) for log in logs]
+    kpis.update(courier_time_kpis(kpis["delivered"], sum(h for h, _ in per_run), sum(r for _, r in per_run)))
+    return kpis
 
 
 def _tagged(log: events.EventLog, n: int) -> list[events.LogEntry]:

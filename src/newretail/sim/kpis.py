@@ -207,7 +207,6 @@ def delivery_kpis(orders: dict[str, OrderTimeline], log: EventLog) -> dict[str, 
     dispatch_waits = [
         t.dispatched_at - t.packed_at for t in delivered if t.dispatched_at is not None and t.packed_at is not None
     ]
-    courier_hours, riding_hours = _courier_hours(log)
     return {
         "deliveries": len(deliveries),
         "delivered": len(delivered),
@@ -225,9 +224,16 @@ def delivery_kpis(orders: dict[str, OrderTimeline], log: EventLog) -> dict[str, 
         "orders_per_trip": _ratio(
             sum(1 for t in orders.values() if t.dispatched_at is not None), len(log.of_kind(events.TRIP_DEPARTED))
         ),
+        **courier_time_kpis(len(delivered), *courier_hours(log)),
+    }
+
+
+def courier_time_kpis(delivered: int, courier_hours: float, riding_hours: float) -> dict[str, Any]:
+    """Courier hours on shift, the share of them out on trips, and orders delivered per hour."""
+    return {
         "courier_hours": round(courier_hours, 3),
         "courier_utilisation": _ratio(riding_hours, courier_hours),
-        "orders_per_courier_hour": _ratio(len(delivered), courier_hours),
+        "orders_per_courier_hour": _ratio(delivered, courier_hours),
     }
 
 
@@ -248,7 +254,7 @@ def _ratio(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
-def _courier_hours(log: EventLog) -> tuple[float, float]:
+def courier_hours(log: EventLog) -> tuple[float, float]:
     """Courier hours on shift and hours out on trips (departure to back). A shift or a trip still
     open when the log ends is counted up to the log's last entry."""
     end = max((e.at for e in log), default=0.0)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newretail.sim.capacity import StoreSearch, spread
+from newretail.sim import events
+from newretail.sim.capacity import StoreSearch, pooled_kpis, spread
+from newretail.sim.events import EventLog
 
 KEEPS = {"on_time_rate": 0.97, "express_offered_rate": 0.99}
 MISSES = {"on_time_rate": 0.97, "express_offered_rate": 0.90}  # on time, but by promising later
@@ -53,3 +58,21 @@ def test_confirming_steps_down_then_stops_at_the_first_miss_or_steps_up() -> Non
         counts.append(count := up.next_count(20))
         up.record(count, KEEPS if count >= 22 else MISSES, 0.95)
     assert counts == [20, 21, 22] and up.high == 22 and up.low == 21
+
+
+def _courier_run(end_s: float) -> EventLog:
+    """One courier on shift from the start, out on a trip from 600 s, both still open at ``end_s``."""
+    log = EventLog(datetime(2026, 3, 3, 17, tzinfo=UTC))
+    log.record(0, events.SHIFT_STARTED, store="s1", role="courier", person="c1")
+    log.record(600, events.TRIP_DEPARTED, store="s1", courier="c1", trip="t1", orders=[])
+    log.record(end_s, events.QUOTED, store="s1", method="delivery", express_offered=True, slots_offered=0)
+    return log
+
+
+def test_pooled_courier_hours_end_each_run_where_that_run_ended() -> None:
+    short, long = _courier_run(3600), _courier_run(4 * 3600)
+    kpis = pooled_kpis([short, long])
+    # 1 h + 4 h on shift and 50 min + 3 h 50 min out, not both runs stretched to the longer one's end
+    assert kpis["courier_hours"] == pytest.approx(5.0)
+    assert kpis["courier_utilisation"] == pytest.approx((3000 + 13800) / (5 * 3600), abs=1e-4)
+    assert kpis["orders_per_courier_hour"] == 0
