@@ -228,12 +228,12 @@ def delivery_kpis(orders: dict[str, OrderTimeline], log: EventLog) -> dict[str, 
     }
 
 
-def courier_time_kpis(delivered: int, courier_hours: float, riding_hours: float) -> dict[str, Any]:
+def courier_time_kpis(delivered: int, shift_hours: float, riding_hours: float) -> dict[str, Any]:
     """Courier hours on shift, the share of them out on trips, and orders delivered per hour."""
     return {
-        "courier_hours": round(courier_hours, 3),
-        "courier_utilisation": _ratio(riding_hours, courier_hours),
-        "orders_per_courier_hour": _ratio(delivered, courier_hours),
+        "courier_hours": round(shift_hours, 3),
+        "courier_utilisation": _ratio(riding_hours, shift_hours),
+        "orders_per_courier_hour": _ratio(delivered, shift_hours),
     }
 
 
