@@ -1394,7 +1394,9 @@ def _ensure_jobs(
         )
     repo.add_jobs(added)
     repo.refresh_jobs(refreshed)
-    return repo.jobs(tenant_id, order_ids)
+    # Only the rows just written are read again: at a busy store the queue holds a hundred orders.
+    jobs.update(repo.jobs(tenant_id, missing + repack))
+    return jobs
 
 
 def _order_lines(order: Order) -> list[tuple[str, SoldBy, int]]:

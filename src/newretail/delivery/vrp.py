@@ -46,9 +46,11 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
-from pyvrp import Model, ProblemData, Route, Solution
+from pyvrp import Client, ClientGroup, Location, ProblemData, Route, Solution, VehicleType
+from pyvrp import Depot as SolverDepot
 from pyvrp import solve as pyvrp_solve
 from pyvrp._pyvrp import Activity, ActivityType
+from pyvrp.constants import MAX_SIZE
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, NoImprovement, StoppingCriterion
 
 from newretail.core.errors import ValidationFailed
@@ -73,6 +75,9 @@ COST_UNIT_M = 10
 # Distance and duration of an edge no vehicle of a profile may use. Far below PyVRP's MAX_VALUE
 # (2**44) so sums cannot overflow, far above any prize so the solver never pays it.
 FORBIDDEN = 10**9
+
+# "No limit" for a time window, shift or distance, as PyVRP's own defaults say it.
+UNBOUNDED = int(np.iinfo(np.int64).max)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,10 +199,13 @@ def _build(problem: ZoneProblem) -> _Built:
     points: list[Point] = [problem.depot.location, *(o.drop_off for o in orders)]
     location = {o.id: i + 1 for i, o in enumerate(orders)}
 
-    model = Model()
+    # The data is built directly rather than through pyvrp.Model: the Model finds every location
+    # and group it is handed by a linear scan and builds matrices this module replaces, which was
+    # a fifth of a busy store's solve. Location 0 is the store; a client's index is its place
+    # in ``clients`` (what groups and activities refer to).
     # PyVRP only uses coordinates for its neighbourhood heuristics; the matrices below are the truth.
-    locations = [model.add_location(x=p.lon, y=p.lat) for p in points]
-    depot = model.add_depot(locations[0], service_duration=pickup_s, name=problem.depot.store_id)
+    locations = [Location(x=p.lon, y=p.lat) for p in points]
+    depots = [SolverDepot(location=0, service_duration=pickup_s, name=problem.depot.store_id)]
 
     distance = travel.distance_matrix(points)
 
@@ -210,7 +218,6 @@ def _build(problem: ZoneProblem) -> _Built:
 
     keys = list(dict.fromkeys(profile_key(ol) for ol in problem.outlooks))
     speed_of = {profile_key(ol): ol.courier.vehicle.speed_kmh for ol in problem.outlooks}
-    profiles = [model.add_profile(name=key) for key in keys]
     cost_distance = (distance + COST_UNIT_M // 2) // COST_UNIT_M
     distance_matrices: list[np.ndarray] = []
     duration_matrices: list[np.ndarray] = []
@@ -226,6 +233,7 @@ def _build(problem: ZoneProblem) -> _Built:
         distance_matrices.append(dist)
         duration_matrices.append(dur)
 
+    vehicle_types: list[VehicleType] = []
     vehicle_durations: list[np.ndarray] = []
     fleets = _fleets(problem, profile_key)
     for fleet in fleets:
@@ -234,19 +242,27 @@ def _build(problem: ZoneProblem) -> _Built:
         vehicle_durations.append(duration_matrices[index])
         multi = problem.multi_trip and not ol.carried
         capacity = ol.courier.vehicle.capacity
-        model.add_vehicle_type(
-            num_available=len(fleet),
-            capacity=[capacity.totes, capacity.weight_g],
-            start_depot=depot,
-            end_depot=depot,
-            tw_early=seconds_after(now, ol.free_at),
-            profile=profiles[index],
-            reload_depots=[depot] if multi else [],
-            name=ol.courier.id,
+        vehicle_types.append(
+            VehicleType(
+                num_available=len(fleet),
+                capacity=[capacity.totes, capacity.weight_g],
+                start_depot=0,
+                end_depot=0,
+                tw_early=seconds_after(now, ol.free_at),
+                tw_late=UNBOUNDED,
+                shift_duration=UNBOUNDED,
+                max_distance=UNBOUNDED,
+                profile=index,
+                reload_depots=[0] if multi else [],
+                max_reloads=MAX_SIZE,
+                name=ol.courier.id,
+            )
         )
 
     tiers = problem.tiers
     max_penalty = tiers[-1].penalty
+    clients: list[Client] = []
+    groups: list[ClientGroup] = []
     client_order: list[str] = []
     copies: dict[str, list[_Copy]] = {}
     release: dict[str, int] = {}
@@ -265,10 +281,9 @@ def _build(problem: ZoneProblem) -> _Built:
             takers = [(seconds_after(now, held_by.free_at), held_by.courier.vehicle.speed_kmh, True)]
         else:
             takers = [(free_s, speed, held) for capacity, free_s, speed, held in kinds if order.load.fits(capacity)]
-        earliest = min(
-            max(free_s, release[order.id]) + pickup_s + travel.seconds_for(int(distance[0, loc]), speed)
-            for free_s, speed, _ in takers
-        )
+        metres = int(distance[0, loc])
+        ride = {speed: travel.seconds_for(metres, speed) for _, speed, _ in takers}
+        earliest = min(max(free_s, release[order.id]) + pickup_s + ride[speed] for free_s, speed, _ in takers)
         windows = _windows(order, earliest, now, tiers)
         # Required only where a place is guaranteed: with its carrier, or on a multi-trip route
         # (unlimited reloads, unbounded last window). An order only a bag-holding, single-trip
@@ -276,26 +291,40 @@ def _build(problem: ZoneProblem) -> _Built:
         # more than any detour, and postponed if left out.
         required = order.id in carrier or (problem.multi_trip and any(not held for *_, held in takers))
         base_prize = 0 if required else max_penalty // COST_UNIT_M
-        group = model.add_client_group(required=required, name=order.id) if len(windows) > 1 or not required else None
+        group: int | None = None
+        if len(windows) > 1 or not required:
+            group = len(groups)
+            groups.append(ClientGroup(required=required, name=order.id))
         copies[order.id] = []
         for tw_late, penalty in windows:
-            copies[order.id].append(_Copy(len(client_order), tw_late))
-            model.add_client(
-                locations[loc],
-                delivery=[order.totes, order.weight_g],
-                service_duration=handover_s,
-                tw_late=tw_late if tw_late is not None else np.iinfo(np.int64).max,
-                release_time=release[order.id],
-                prize=base_prize + (windows[-1][1] - penalty) // COST_UNIT_M if group is not None else 0,
-                required=group is None,
-                group=group,
-                name=order.id,
+            client = len(client_order)
+            copies[order.id].append(_Copy(client, tw_late))
+            if group is not None:
+                groups[group].add_client(client)
+            clients.append(
+                Client(
+                    location=loc,
+                    delivery=[order.totes, order.weight_g],
+                    service_duration=handover_s,
+                    tw_late=tw_late if tw_late is not None else UNBOUNDED,
+                    release_time=release[order.id],
+                    prize=base_prize + (windows[-1][1] - penalty) // COST_UNIT_M if group is not None else 0,
+                    required=group is None,
+                    group=group,
+                    name=order.id,
+                )
             )
             client_order.append(order.id)
 
     # PyVRP's stub types matrices as ``ndarray[int]``, which no real array satisfies.
-    data = model.data().replace(
-        distance_matrices=cast(Any, distance_matrices), duration_matrices=cast(Any, duration_matrices)
+    data = ProblemData(
+        locations,
+        clients,
+        depots,
+        vehicle_types,
+        cast(Any, distance_matrices),
+        cast(Any, duration_matrices),
+        groups,
     )
     return _Built(
         data=data,
