@@ -200,9 +200,9 @@ def _build(problem: ZoneProblem) -> _Built:
     location = {o.id: i + 1 for i, o in enumerate(orders)}
 
     # The data is built directly rather than through pyvrp.Model: the Model finds every location
-    # and group it is handed by a linear scan and builds matrices this module replaces, which was
-    # a fifth of a busy store's solve. Location 0 is the store; a client's index is its place
-    # in ``clients`` (what groups and activities refer to).
+    # and group it is handed by a linear scan and builds matrices this module replaces (about 5%
+    # of a busy day's dispatch). Location 0 is the store; a client's index is its place in
+    # ``clients`` (what groups and activities refer to).
     # PyVRP only uses coordinates for its neighbourhood heuristics; the matrices below are the truth.
     locations = [Location(x=p.lon, y=p.lat) for p in points]
     depots = [SolverDepot(location=0, service_duration=pickup_s, name=problem.depot.store_id)]
