@@ -50,7 +50,6 @@ from pyvrp import Client, ClientGroup, Location, ProblemData, Route, Solution, V
 from pyvrp import Depot as SolverDepot
 from pyvrp import solve as pyvrp_solve
 from pyvrp._pyvrp import Activity, ActivityType
-from pyvrp.constants import MAX_SIZE
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, NoImprovement, StoppingCriterion
 
 from newretail.core.errors import ValidationFailed
@@ -76,7 +75,7 @@ COST_UNIT_M = 10
 # (2**44) so sums cannot overflow, far above any prize so the solver never pays it.
 FORBIDDEN = 10**9
 
-# "No limit" for a time window, shift or distance, as PyVRP's own defaults say it.
+# An unbounded time window, as PyVRP's own default says it.
 UNBOUNDED = int(np.iinfo(np.int64).max)
 
 
@@ -246,15 +245,9 @@ def _build(problem: ZoneProblem) -> _Built:
             VehicleType(
                 num_available=len(fleet),
                 capacity=[capacity.totes, capacity.weight_g],
-                start_depot=0,
-                end_depot=0,
                 tw_early=seconds_after(now, ol.free_at),
-                tw_late=UNBOUNDED,
-                shift_duration=UNBOUNDED,
-                max_distance=UNBOUNDED,
                 profile=index,
-                reload_depots=[0] if multi else [],
-                max_reloads=MAX_SIZE,
+                reload_depots=[0] if multi else [],  # starts and ends at depot 0, the store
                 name=ol.courier.id,
             )
         )
