@@ -9,6 +9,7 @@ from sqlalchemy import Connection, bindparam, distinct, func, insert, select
 
 from newretail.core.errors import ValidationFailed
 from newretail.core.ids import new_id
+from newretail.delivery.model import Load
 from newretail.delivery.tables import couriers, trip_stops, trips
 
 # A slot order rides no earlier than this before its slot starts: the dispatcher's release time
@@ -21,7 +22,7 @@ VEHICLES = {"bike": (15.0, 4, 25_000), "ebike": (20.0, 6, 40_000), "car": (25.0,
 
 
 # Read by every quote and every checkout: built once.
-_FREE_AT = select(couriers.c.id, couriers.c.free_at).where(
+_FREE_AT = select(couriers.c.id, couriers.c.free_at, couriers.c.capacity_totes, couriers.c.capacity_weight_g).where(
     couriers.c.tenant_id == bindparam("tenant_id"),
     couriers.c.store_id == bindparam("store_id"),
     couriers.c.on_shift.is_(True),
@@ -119,7 +120,8 @@ def store_couriers(conn: Connection, tenant_id: str, store_id: str) -> list[Cour
 class CourierPlan:
     """What the promise needs from the dispatcher: when each courier on shift is back at the store
     (after its ride, or after the trip it is loading), the trips planned but not loaded yet, and
-    which orders those trips carry (they need no courier of their own any more).
+    which orders those trips carry (they need no courier of their own any more). ``can_carry``
+    says, for each instant of ``free_at``, whether that courier can carry the load asked about.
 
     A planned trip is kept as a ride, ``(leaves, busy for)``, not as a hold on the courier it was
     planned for: it is re-planned every round, and until it leaves the courier is free for
@@ -127,14 +129,22 @@ class CourierPlan:
     hour ahead, say) would refuse express to orders the dispatcher can still carry first."""
 
     free_at: list[datetime]
+    can_carry: list[bool]
     planned_rides: list[tuple[datetime, timedelta]]  # (leaves, how long the trip keeps a courier)
     planned_orders: frozenset[str]
 
 
-def courier_plan(conn: Connection, tenant_id: str, store_id: str, now: datetime) -> CourierPlan:
-    """Couriers' free times and the trips the last dispatch round planned or loaded."""
+def courier_plan(
+    conn: Connection, tenant_id: str, store_id: str, now: datetime, carrying: Load = Load()
+) -> CourierPlan:
+    """Couriers' free times, whether each can carry ``carrying`` (a new order's estimated load),
+    and the trips the last dispatch round planned or loaded."""
     store = {"tenant_id": tenant_id, "store_id": store_id}
-    free = {row.id: max(row.free_at or now, now) for row in conn.execute(_FREE_AT, store)}
+    free: dict[str, datetime] = {}
+    fits: dict[str, bool] = {}
+    for row in conn.execute(_FREE_AT, store):
+        free[row.id] = max(row.free_at or now, now)
+        fits[row.id] = carrying.fits(Load(row.capacity_totes, row.capacity_weight_g))
     planned: set[str] = set()
     rides: dict[str, tuple[datetime, timedelta]] = {}
     rows = conn.execute(_PLANNED_STOPS, store)
@@ -145,7 +155,13 @@ def courier_plan(conn: Connection, tenant_id: str, store_id: str, now: datetime)
                 free[row.courier_id] = max(free[row.courier_id], row.planned_back)
         else:
             rides[row.id] = (max(row.planned_start, now), row.planned_back - row.planned_start)
-    return CourierPlan(sorted(free.values()), sorted(rides.values()), frozenset(planned))
+    by_free_time = sorted(free, key=lambda courier_id: (free[courier_id], courier_id))
+    return CourierPlan(
+        [free[c] for c in by_free_time],
+        [fits[c] for c in by_free_time],
+        sorted(rides.values()),
+        frozenset(planned),
+    )
 
 
 def recent_orders_per_trip(conn: Connection, tenant_id: str, store_id: str, since: datetime) -> float:

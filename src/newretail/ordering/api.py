@@ -144,6 +144,7 @@ def quote(body: WhereIn, principal: PrincipalDep, runtime: RuntimeDep) -> dict[s
         "pick_complete_at": q.pick_complete_at.isoformat(),
         "collection_ready_at": q.collection_ready_at.isoformat(),
         "delivery_eta": q.delivery_eta.isoformat() if q.delivery_eta else None,
+        "delivery_unavailable": q.delivery_unavailable,
         "express": None
         if q.express is None
         else {"eta": q.express.eta.isoformat(), "deadline": q.express.deadline.isoformat()},

@@ -19,13 +19,15 @@ Queueing approximation used by :func:`quote_promise` (deterministic, no randomne
 * **Dispatch** — an order is ready for a courier ``dispatch_seconds`` after its pick completes
   (a slot order no earlier than its ``not_before``: the dispatcher holds it back until shortly
   before its slot). Couriers are taken first come first served by the rides due before the new
-  order could leave (it is ready and a courier is free): the trips the dispatcher has planned
-  (each keeps a courier from its start until it is back), the picked orders not on a trip yet and
-  the queued orders ahead. A queued or picked delivery order whose distance is known holds a
+  order could leave (it is ready and a courier who can carry it is free): the trips the
+  dispatcher has planned (each keeps a courier from its start until it is back), the picked
+  orders not on a trip yet and the queued orders ahead. A queued or picked delivery order whose distance is known holds a
   courier for a round trip (``2 * ride``) divided by the orders a trip has recently carried at the
   store (``orders_per_trip``: 1 with no history, so the model errs on the safe side until the
-  dispatcher has shown it batches); our order then leaves when the earliest courier is back (or
-  idle now). Rides due later do not delay it: the dispatcher serves the earlier-ready first.
+  dispatcher has shown it batches); our order then leaves when the earliest courier who can
+  carry it (its estimated totes and weight fit the vehicle) is back (or idle now). Rides due later
+  do not delay it: the dispatcher serves the earlier-ready first. With no courier on shift who
+  can carry it, delivery is not quoted at all (``delivery_unavailable`` says why).
 * **Ride** — ``distance_m * detour_factor / courier speed``, rounded up to whole seconds.
 
 Express ("within 30 minutes") is offered only when the resulting delivery ETA is within the
@@ -283,7 +285,8 @@ class StoreLoad:
 
     ``picker_free_at``: one instant per picker on (or starting) shift — when they are next free;
     an instant at or before ``now`` means idle. ``courier_free_at``: likewise per courier (idle
-    now, or back from the current ride). ``courier_rides``: rides already due that will take a
+    now, or back from the current ride); ``courier_can_carry`` says, courier by courier, whether
+    it can carry the new order (empty: every courier can). ``courier_rides``: rides already due that will take a
     courier when they leave (planned trips, picked orders). ``orders_per_hour``: the store's
     recent order rate (``None``: unknown, estimate it from the queue).
     """
@@ -292,6 +295,7 @@ class StoreLoad:
     queued_orders: Sequence[QueuedOrder] = ()
     picker_free_at: Sequence[datetime] = ()
     courier_free_at: Sequence[datetime] = ()
+    courier_can_carry: Sequence[bool] = ()
     courier_rides: Sequence[CourierRide] = ()
     slots: Sequence[DeliverySlot] = ()
     orders_per_hour: float | None = None
@@ -305,6 +309,8 @@ class StoreLoad:
             raise ValidationFailed("a trip carries at least one order", field="orders_per_trip")
         for instant in (*self.picker_free_at, *self.courier_free_at):
             _require_aware(instant, "free_at")
+        if self.courier_can_carry and len(self.courier_can_carry) != len(self.courier_free_at):
+            raise ValidationFailed("say for every courier whether it can carry the order", field="courier_can_carry")
 
 
 class PromiseKind(StrEnum):
@@ -359,13 +365,14 @@ class PromiseQuote:
     pick_starts_at: datetime
     pick_complete_at: datetime
     collection_ready_at: datetime
-    delivery_eta: datetime | None  # None when not quoting delivery or no courier is on shift
+    delivery_eta: datetime | None  # None when not quoting delivery or no courier on shift can carry it
     express: ExpressOffer | None
     slots: tuple[SlotOffer, ...]
+    delivery_unavailable: str | None = None  # why a delivery quote has no ETA, for the customer
 
     def express_promise(self) -> DeliveryPromise:
         if self.express is None:
-            raise OfferNotAvailable("express delivery is not offered right now", option="express")
+            raise OfferNotAvailable(self._not_offered("express delivery is not offered right now"), option="express")
         return DeliveryPromise(
             PromiseKind.EXPRESS, self.quoted_at, self.quoted_at, self.express.deadline, self.express.eta
         )
@@ -376,7 +383,12 @@ class PromiseQuote:
                 assert self.delivery_eta is not None  # slots are only offered with an ETA
                 estimate = max(self.delivery_eta, slot.start)
                 return DeliveryPromise(PromiseKind.SLOT, self.quoted_at, slot.start, slot.end, estimate)
-        raise OfferNotAvailable("this delivery slot is not offered", option="slot", slot_start=slot_start.isoformat())
+        raise OfferNotAvailable(
+            self._not_offered("this delivery slot is not offered"), option="slot", slot_start=slot_start.isoformat()
+        )
+
+    def _not_offered(self, what: str) -> str:
+        return what if self.delivery_unavailable is None else f"{what}: {self.delivery_unavailable}"
 
     def collection_promise(self) -> DeliveryPromise:
         ready = self.collection_ready_at
@@ -402,10 +414,26 @@ def quote_promise(
     collection_ready_at = pick_complete_at + timedelta(seconds=config.collection_buffer_seconds)
 
     delivery_eta: datetime | None = None
-    if distance_m is not None and load.courier_free_at:
+    unavailable: str | None = None
+    can_carry = list(load.courier_can_carry) or [True] * len(load.courier_free_at)
+    if distance_m is not None and not load.courier_free_at:
+        unavailable = "no courier is on shift"
+    elif distance_m is not None and not any(can_carry):
+        unavailable = "no courier on shift can carry an order this large"
+    elif distance_m is not None:
         ready = pick_complete_at + timedelta(seconds=config.dispatch_seconds)
-        couriers = [max(free_at, now) for free_at in load.courier_free_at]
+        # (free at, can carry ours, which): the rides ahead take whichever courier is free first,
+        # on a tie one that could not carry ours
+        couriers = [
+            (max(free_at, now), fits, i)
+            for i, (free_at, fits) in enumerate(zip(load.courier_free_at, can_carry, strict=True))
+        ]
         heapq.heapify(couriers)
+        every_courier_fits = all(can_carry)
+
+        def first_free_for_ours() -> datetime:
+            return couriers[0][0] if every_courier_fits else min(at for at, fits, _ in couriers if fits)
+
         share = load.orders_per_trip
         rides = [(r.leaves, r.busy) for r in load.courier_rides]
         rides += [
@@ -413,13 +441,14 @@ def quote_promise(
             for ready_ahead, distance_ahead in ahead_ready
         ]
         # Every ride due before ours could leave goes first: due before it is ready, or before
-        # the first courier is free (a planned trip's start is often just its courier's return).
-        # Ties go to the others: they were placed or planned earlier.
+        # the first courier who can carry it is free (a planned trip's start is often just its
+        # courier's return). Ties go to the others: they were placed or planned earlier.
         for leaves_at, busy in sorted(rides):
-            if leaves_at > max(ready, couriers[0]):
+            if leaves_at > max(ready, first_free_for_ours()):
                 break
-            heapq.heappush(couriers, max(leaves_at, heapq.heappop(couriers)) + busy)
-        leaves = max(ready, heapq.heappop(couriers))
+            free_at, fits, which = heapq.heappop(couriers)
+            heapq.heappush(couriers, (max(leaves_at, free_at) + busy, fits, which))
+        leaves = max(ready, first_free_for_ours())
         delivery_eta = leaves + timedelta(seconds=config.ride.ride_seconds(distance_m))
 
     express: ExpressOffer | None = None
@@ -443,6 +472,7 @@ def quote_promise(
         delivery_eta=delivery_eta,
         express=express,
         slots=slots,
+        delivery_unavailable=unavailable,
     )
 
 

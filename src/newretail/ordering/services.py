@@ -21,6 +21,7 @@ from newretail.core.idempotency import run_idempotent
 from newretail.core.ids import new_id
 from newretail.core.money import Money
 from newretail.core.uow import UnitOfWork, joined
+from newretail.delivery.model import Load, ParcelLine, estimate_load
 from newretail.delivery.roster import SLOT_LEAD, courier_plan, recent_orders_per_trip
 from newretail.fulfilment.repository import FulfilmentRepository
 from newretail.fulfilment.substitution import SubstitutionPreference
@@ -302,27 +303,35 @@ def _plan(
             raise ValidationFailed("click-and-collect needs a store", field="store_id")
         store = TenancyRepository(uow.conn).store(tenant_id, store_id)
         distance = None
-    lines = _priced_lines(uow, tenant_id, store.id, basket)
+    lines, load = _priced_lines(uow, tenant_id, store.id, basket)
     ops = repo.store_operations(store.id)
     item_count = sum(line.pick_items for line in lines)
-    quote_ = quote_promise(_store_load(uow, tenant_id, store.id, ops, now), item_count, distance, ops.promise)
+    quote_ = quote_promise(_store_load(uow, tenant_id, store.id, ops, now, load), item_count, distance, ops.promise)
     return Plan(store, distance, quote_, lines, ops)
 
 
-def _priced_lines(uow: UnitOfWork, tenant_id: str, store_id: str, basket: dict[str, int]) -> list[OrderLine]:
+def _priced_lines(
+    uow: UnitOfWork, tenant_id: str, store_id: str, basket: dict[str, int]
+) -> tuple[list[OrderLine], Load]:
+    """The basket's lines at this store's prices, and the totes and weight it will fill (the
+    promise counts only couriers who can carry that)."""
     found = catalog.products_in_store(uow, tenant_id, store_id, list(basket))
     unpriced = sorted(p for p in basket if found[p].price is None)
     if unpriced:
         raise NotSoldHere("this store does not sell every product in the cart", product_ids=unpriced, store_id=store_id)
     lines = []
+    parcel = []
     for p, quantity in basket.items():
         product, price = found[p].product, found[p].price
         assert price is not None
         lines.append(OrderLine(new_id(), p, product.name, product.sold_by, quantity, price))
-    return lines
+        parcel.append(ParcelLine(product.sold_by is SoldBy.WEIGHT, quantity, product.unit_weight_g))
+    return lines, estimate_load(parcel)
 
 
-def _store_load(uow: UnitOfWork, tenant_id: str, store_id: str, ops: StoreOperations, now: datetime) -> StoreLoad:
+def _store_load(
+    uow: UnitOfWork, tenant_id: str, store_id: str, ops: StoreOperations, now: datetime, carrying: Load
+) -> StoreLoad:
     repo = OrderingRepository(uow.conn)
     # The queue and the orders underway in one read (each keeps its placing order).
     live = repo.order_rows_in_status(tenant_id, store_id, [OrderStatus.PLACED, OrderStatus.PICKING, OrderStatus.PACKED])
@@ -338,7 +347,7 @@ def _store_load(uow: UnitOfWork, tenant_id: str, store_id: str, ops: StoreOperat
     # loading hold their couriers until they are back, the trips only planned take a courier
     # when they are due to leave.
     underway = [r for r in live if r.status != OrderStatus.PLACED.value]
-    dispatch = courier_plan(uow.conn, tenant_id, store_id, now)
+    dispatch = courier_plan(uow.conn, tenant_id, store_id, now, carrying)
     sharing = recent_orders_per_trip(uow.conn, tenant_id, store_id, now - TRIP_SHARING_WINDOW)
     rides = [CourierRide(leaves, busy) for leaves, busy in dispatch.planned_rides]
     ride = ops.promise.ride
@@ -360,6 +369,7 @@ def _store_load(uow: UnitOfWork, tenant_id: str, store_id: str, ops: StoreOperat
         queued_orders=queued,
         picker_free_at=FulfilmentRepository(uow.conn).picker_free_times(tenant_id, store_id, now),
         courier_free_at=dispatch.free_at,
+        courier_can_carry=dispatch.can_carry,
         courier_rides=rides,
         slots=slots,
         orders_per_hour=recent * (timedelta(hours=1) / ORDER_RATE_WINDOW),

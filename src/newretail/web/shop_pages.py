@@ -277,6 +277,7 @@ def checkout_page(
             "pick_complete_at": plan.quote.pick_complete_at,
             "express": plan.quote.express,
             "slots": plan.quote.slots,
+            "delivery_unavailable": plan.quote.delivery_unavailable,
             "total_minor": sum(line.total.amount for line in plan.lines),
         }
         # The cart is priced where the order would come from.

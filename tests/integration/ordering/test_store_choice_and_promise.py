@@ -102,6 +102,79 @@ def test_express_gives_way_to_slots_as_the_pick_queue_grows(runtime: Runtime, wo
     assert completes == sorted(completes) and completes[-1] > completes[0]
 
 
+def test_delivery_is_quoted_only_with_a_courier_who_can_carry_the_basket(runtime: Runtime, world, shop) -> None:  # type: ignore[no-untyped-def]
+    from newretail.delivery import services as delivery
+    from newretail.ordering.promise import OfferNotAvailable
+
+    staff_on_shift(runtime, world.tenant_id, world.store.id, couriers=2)  # bikes: 4 totes, 25 kg
+    for sku, quantity in (("MILK-1", 20), ("APPLE-1", 10_000)):  # 20 kg of milk and 10 kg of apples
+        ordering.set_cart_line(
+            runtime.uow(),
+            tenant_id=world.tenant_id,
+            customer_id=world.customer.id,
+            product_id=shop.ids[sku],
+            quantity=quantity,
+        )
+
+    def quote() -> ordering.Plan:
+        return ordering.quote(
+            runtime.uow(),
+            tenant_id=world.tenant_id,
+            customer_id=world.customer.id,
+            method=FulfilmentMethod.DELIVERY,
+            address=HOME,
+            store_id=None,
+        )
+
+    heavy = quote().quote
+    assert heavy.delivery_eta is None and heavy.express is None and heavy.slots == ()
+    assert heavy.delivery_unavailable == "no courier on shift can carry an order this large"
+    with pytest.raises(OfferNotAvailable, match="carry an order this large"):
+        ordering.checkout(
+            runtime.uow(),
+            tenant_id=world.tenant_id,
+            customer_id=world.customer.id,
+            method=FulfilmentMethod.DELIVERY,
+            option=DeliveryOption.EXPRESS,
+            address=HOME,
+        )
+    milk = shop.ids["MILK-1"]
+    assert inventory.availability(runtime.uow(), world.tenant_id, world.store.id, [milk])[milk].reserved == 0
+
+    car = delivery.add_courier(
+        runtime.uow(), tenant_id=world.tenant_id, store_id=world.store.id, name="Van", vehicle="car"
+    )
+    delivery.start_shift(runtime.uow(), tenant_id=world.tenant_id, courier_id=car.id)
+    with_car = quote().quote
+    assert with_car.express is not None and with_car.delivery_unavailable is None
+    placed = ordering.checkout(
+        runtime.uow(),
+        tenant_id=world.tenant_id,
+        customer_id=world.customer.id,
+        method=FulfilmentMethod.DELIVERY,
+        option=DeliveryOption.EXPRESS,
+        address=HOME,
+    )
+    assert placed["promise"]["kind"] == "express"
+
+
+def test_the_app_says_why_a_heavy_basket_gets_no_delivery(client, runtime: Runtime, world, shop) -> None:  # type: ignore[no-untyped-def]
+    staff_on_shift(runtime, world.tenant_id, world.store.id)  # one bike
+    shopper = world.login(client, world.customer.email)
+    for sku, quantity in (("MILK-1", 20), ("APPLE-1", 10_000)):
+        line = {"product_id": shop.ids[sku], "quantity": quantity}
+        assert client.put("/me/cart/lines", headers=shopper, json=line).status_code == 200
+    where = {"method": "delivery", "lat": HOME.lat, "lon": HOME.lon}
+    quoted = client.post("/me/quote", headers=shopper, json=where)
+    assert quoted.status_code == 200, quoted.text
+    body = quoted.json()
+    assert body["express"] is None and body["slots"] == [] and body["delivery_eta"] is None
+    assert body["delivery_unavailable"] == "no courier on shift can carry an order this large"
+    refused = client.post("/me/checkout", headers=shopper, json={**where, "option": "express"})
+    assert refused.status_code == 409
+    assert refused.json()["message"] == "express delivery is not offered right now: " + body["delivery_unavailable"]
+
+
 def test_concurrent_checkouts_for_the_last_units(runtime: Runtime, world, shop) -> None:  # type: ignore[no-untyped-def]
     staff_on_shift(runtime, world.tenant_id, world.store.id)
     peas = shop.ids["PEAS-1"]

@@ -226,3 +226,57 @@ def test_naive_datetimes_are_refused() -> None:
         StoreLoad(now=datetime(2026, 1, 5, 12, 0))
     with pytest.raises(ValidationFailed):
         DeliverySlot(NOW, NOW, capacity=1)
+
+
+def test_only_a_courier_who_can_carry_the_order_takes_it() -> None:
+    # A bike free now cannot carry the order; the car is back in 10 min: the order waits for the car.
+    store = StoreLoad(
+        now=NOW,
+        picker_free_at=[NOW],
+        courier_free_at=[NOW, NOW + timedelta(minutes=10)],
+        courier_can_carry=[False, True],
+    )
+    quote = quote_promise(store, item_count=0, distance_m=1000, config=CONFIG)
+    assert quote.delivery_eta == NOW + timedelta(minutes=10, seconds=240)
+    assert quote.delivery_unavailable is None
+    # An order ahead takes the courier free first, and the one who cannot carry ours on a tie.
+    ahead = [QueuedOrder("ahead", 0, NOW - timedelta(minutes=1), distance_m=3000)]
+    tie = StoreLoad(
+        now=NOW,
+        queued_orders=ahead,
+        picker_free_at=[NOW] * 2,
+        courier_free_at=[NOW] * 2,
+        courier_can_carry=[True, False],
+    )
+    ours = quote_promise(tie, item_count=0, distance_m=1000, config=CONFIG)
+    assert ours.delivery_eta == NOW + timedelta(seconds=120 + 240)
+    # Rides due before the car is back go first: one takes the bike, the next the car (FIFO), so
+    # ours waits for the car's second return.
+    rides = [CourierRide(NOW + timedelta(minutes=m), timedelta(minutes=20)) for m in (3, 5)]
+    queued = StoreLoad(
+        now=NOW,
+        picker_free_at=[NOW],
+        courier_free_at=[NOW, NOW + timedelta(minutes=10)],
+        courier_can_carry=[False, True],
+        courier_rides=rides,
+    )
+    late = quote_promise(queued, item_count=0, distance_m=1000, config=CONFIG)
+    assert late.delivery_eta == NOW + timedelta(minutes=30, seconds=240)
+    assert late.express is None
+
+
+def test_no_delivery_quote_when_no_courier_on_shift_can_carry_the_order() -> None:
+    store = StoreLoad(
+        now=NOW, picker_free_at=[NOW], courier_free_at=[NOW, NOW], courier_can_carry=[False, False], slots=SLOTS
+    )
+    quote = quote_promise(store, item_count=5, distance_m=1000, config=CONFIG)
+    assert quote.delivery_eta is None and quote.express is None and quote.slots == ()
+    assert quote.delivery_unavailable == "no courier on shift can carry an order this large"
+    with pytest.raises(OfferNotAvailable, match="carry an order this large"):
+        quote.express_promise()
+    assert quote.collection_promise().kind is PromiseKind.COLLECTION  # collection still works
+    nobody = quote_promise(StoreLoad(now=NOW, picker_free_at=[NOW]), item_count=5, distance_m=1000, config=CONFIG)
+    assert nobody.delivery_unavailable == "no courier is on shift"
+    assert quote_promise(store, item_count=5, distance_m=None, config=CONFIG).delivery_unavailable is None
+    with pytest.raises(ValidationFailed, match="every courier"):
+        StoreLoad(now=NOW, courier_free_at=[NOW, NOW], courier_can_carry=[True])
