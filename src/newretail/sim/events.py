@@ -36,6 +36,7 @@ PAYMENT_CAPTURED: Final = "payment_captured"  # captured, released (the unused p
 PAYMENT_VOIDED: Final = "payment_voided"  # released
 PAYMENT_REFUNDED: Final = "payment_refunded"  # amount
 ORDER_HELD: Final = "order_held"  # reason: packed but the capture failed, so it stays at the store
+WALLET_RELOADED: Final = "wallet_reloaded"  # amount: a customer topped a low wallet up before paying
 
 
 @dataclass(frozen=True, slots=True)

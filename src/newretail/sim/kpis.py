@@ -288,6 +288,7 @@ def payment_kpis(orders: dict[str, OrderTimeline], log: EventLog) -> dict[str, A
         "payments_refunded_minor": sum(int(e.data["amount"]) for e in log if e.kind == events.PAYMENT_REFUNDED),
         "payments_declined": len(declined),
         "orders_held_for_payment": sum(1 for e in log if e.kind == events.ORDER_HELD),
+        "wallet_reloads": sum(1 for e in log if e.kind == events.WALLET_RELOADED),
     }
 
 

@@ -6,7 +6,9 @@ checked out pay-now and authorised from the wallet with ``ordering.payment.pay``
 idempotency key, as the API's checkout does. The platform's bus handlers (``wiring``) run on the
 twin's runtime, so capture at packing, void on cancel and refund on return happen exactly as in
 production. An empty wallet declines: the order is cancelled by ordering and the customer is lost,
-with the reason. Money events are copied into the twin's event log for the payment KPIs.
+with the reason; with ``reload_below_minor`` set, a customer tops a low wallet up before paying
+(auto-reload), through the same top-up service. Money events are copied into the twin's event log
+for the payment KPIs.
 
 Only the wallet and the test provider exist here, whatever the environment says: twin money must
 never reach a real provider.
@@ -46,6 +48,7 @@ class TwinPayments:
             settings, {Method.WALLET: WalletProvider(), Method.TEST: TestProvider(runtime.clock)}
         )
         self.held: set[str] = set()  # packed, capture failed: the order waits at the store
+        self.currency = ""  # the tenant's, once attached
 
     @property
     def mode(self) -> PaymentMode:
@@ -67,6 +70,8 @@ class TwinPayments:
         """Authorise a pay-now order from the wallet. Returns why the customer is lost, or None."""
         if self.mode is not PaymentMode.PAY_NOW:
             return None
+        if self.spec.reload_below_minor > 0:
+            self._reload_if_low(sim, customer_id, order_id)
         try:
             payment.pay(
                 self.runtime.uow(),
@@ -85,26 +90,38 @@ class TwinPayments:
         return order_id in self.held
 
     def _top_up_wallets(self, world: World) -> None:
-        if self.spec.wallet_top_up_minor <= 0:
-            return
-        currency = payments.tenant_currency(self.runtime.uow(), world.tenant_id)
-        most = self.providers.settings.max_topup_minor  # a larger amount is several top-ups
+        self.currency = payments.tenant_currency(self.runtime.uow(), world.tenant_id)
         for store in world.stores:
             for customer in store.customers:
-                left, n = self.spec.wallet_top_up_minor, 0
-                while left > 0:
-                    amount = min(left, most)
-                    payments.top_up_wallet(
-                        self.runtime.uow(),
-                        self.providers,
-                        tenant_id=world.tenant_id,
-                        customer_id=customer.id,
-                        amount=Money(amount, currency),
-                        method=Method.TEST,
-                        payment_code="tok_ok",
-                        idempotency_key=f"twin-wallet-{customer.id}-{n}",
-                    )
-                    left, n = left - amount, n + 1
+                self._top_up(world.tenant_id, customer.id, f"twin-wallet-{customer.id}")
+
+    def _reload_if_low(self, sim: Simulation, customer_id: str, order_id: str) -> None:
+        balance = payments.wallet_balance(
+            self.runtime.uow(), tenant_id=sim.tenant_id, customer_id=customer_id, currency=self.currency
+        )
+        if balance.amount < self.spec.reload_below_minor:
+            self._top_up(sim.tenant_id, customer_id, f"twin-reload-{order_id}")
+            sim.log.record(
+                sim.now_s, events.WALLET_RELOADED, amount=self.spec.wallet_top_up_minor, currency=self.currency
+            )
+
+    def _top_up(self, tenant_id: str, customer_id: str, key: str) -> None:
+        """``wallet_top_up_minor`` into the wallet, in as many top-ups as the platform's cap needs."""
+        most = self.providers.settings.max_topup_minor
+        left, n = self.spec.wallet_top_up_minor, 0
+        while left > 0:
+            amount = min(left, most)
+            payments.top_up_wallet(
+                self.runtime.uow(),
+                self.providers,
+                tenant_id=tenant_id,
+                customer_id=customer_id,
+                amount=Money(amount, self.currency),
+                method=Method.TEST,
+                payment_code="tok_ok",
+                idempotency_key=f"{key}-{n}",
+            )
+            left, n = left - amount, n + 1
 
     def _listener(self, sim: Simulation, kind: str, *fields: str) -> Callable[[PublishedEvent], None]:
         def record(event: PublishedEvent) -> None:

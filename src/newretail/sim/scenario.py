@@ -194,13 +194,23 @@ class PaymentSpec(_Strict):
     """How simulated customers pay. ``wallet``: every customer's wallet is topped up once at the
     start (through the test provider: a balanced ledger entry, never a real provider) and each order
     is paid from it at checkout, captured at packing, voided on cancel, refunded when it comes back;
-    an empty wallet declines and the customer is lost. ``on_delivery``: orders are placed unpaid and
+    an empty wallet declines and the customer is lost. ``reload_below_minor``: the wallet's
+    auto-reload, as payment apps offer it: a customer whose wallet holds less than this when paying
+    first tops it up by ``wallet_top_up_minor`` (0: never; a day of many orders from few customers
+    needs it, or the wallets run dry by the evening). ``on_delivery``: orders are placed unpaid and
     no money moves in the twin."""
 
     method: Literal["wallet", "on_delivery"] = "wallet"
     wallet_top_up_minor: int = Field(default=50_000, ge=0, le=100_000_000)  # per customer; 0: empty wallets
+    reload_below_minor: int = Field(default=0, ge=0, le=100_000_000)
     # The hold's margin over the promised total (basis points); None: the platform's setting.
     authorisation_margin_bps: int | None = Field(default=None, ge=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _reload_adds_money(self) -> Self:
+        if self.reload_below_minor > 0 and self.wallet_top_up_minor == 0:
+            raise ValueError("reload_below_minor needs a positive wallet_top_up_minor (the amount a reload adds)")
+        return self
 
 
 class Scenario(_Strict):

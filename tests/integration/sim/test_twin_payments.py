@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from newretail.core.clock import SimulatedClock
@@ -22,7 +23,7 @@ from newretail.payments.repository import LedgerRepository
 from newretail.sim import events
 from newretail.sim.engine import SimResult, Simulation
 from newretail.sim.kpis import compute_kpis
-from newretail.sim.scenario import Scenario, parse_scenario
+from newretail.sim.scenario import Scenario, ScenarioInvalid, parse_scenario
 
 
 def simulation(engine: Engine, scenario: Scenario) -> Simulation:
@@ -45,14 +46,18 @@ def customers(scenario: Scenario) -> int:
     return len(scenario.stores) * scenario.demand.customers_per_store
 
 
-def assert_the_books_prove_out(result: SimResult, engine: Engine, top_up_each: int) -> dict[AccountKind, list[int]]:
+def assert_the_books_prove_out(
+    result: SimResult, engine: Engine, top_up_each: int, reloads: int = 0
+) -> dict[AccountKind, list[int]]:
     """verify_ledger finds nothing; wallets and holds are never negative; money is conserved:
-    top-ups = wallets + holds + captured sales - refunds back to wallets."""
+    top-ups (at the start and ``reloads`` more) = wallets + holds + captured sales - refunds back
+    to wallets."""
     verification = payments.verify_ledger(Runtime(engine=engine, settings=Settings()).uow())
     assert verification.ok, verification
     books = balances(engine, result.world.tenant_id)
     assert all(b >= 0 for b in books[AccountKind.WALLET]) and all(b >= 0 for b in books[AccountKind.HOLDS])
-    topped_up = customers(result.scenario) * top_up_each  # what the scenario says, not what the ledger says
+    # what the scenario says, not what the ledger says
+    topped_up = (customers(result.scenario) + reloads) * top_up_each
     assert sum(books[AccountKind.PROVIDER_CLEARING]) == topped_up  # the test provider took exactly that
     assert topped_up == (
         sum(books[AccountKind.WALLET])
@@ -112,6 +117,25 @@ def test_empty_wallets_decline_and_those_customers_are_lost(twin_engine: Engine,
     unplaced = [r for r in rows if r.id not in placed]
     assert len(unplaced) == len(lost) and {r.status for r in unplaced} == {"cancelled"}
     assert_the_books_prove_out(result, twin_engine, 2_500)
+
+
+def test_customers_reload_a_low_wallet_before_paying(twin_engine: Engine, tiny: dict[str, Any]) -> None:
+    # GBP 100 each, reloaded by as much below GBP 90: every customer pays from at least GBP 90, and
+    # a customer's second order already finds the wallet below the line.
+    tiny["payment"] = {"wallet_top_up_minor": 10_000, "reload_below_minor": 9_000, "authorisation_margin_bps": 0}
+    scenario = parse_scenario(tiny)
+    result = simulation(twin_engine, scenario).run()
+    kpis = compute_kpis(result.log)
+    assert kpis["orders"] > customers(scenario) and kpis["payments_declined"] == 0
+    assert kpis["wallet_reloads"] > 0
+    assert result.unfinished_orders == 0
+    assert_the_books_prove_out(result, twin_engine, 10_000, reloads=kpis["wallet_reloads"])
+
+
+def test_a_reload_must_add_money(tiny: dict[str, Any]) -> None:
+    tiny["payment"] = {"wallet_top_up_minor": 0, "reload_below_minor": 1_000}
+    with pytest.raises(ScenarioInvalid, match="reload_below_minor"):
+        parse_scenario(tiny)
 
 
 class CaptureRefusingWallet(WalletProvider):
