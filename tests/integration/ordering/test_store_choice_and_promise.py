@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -126,11 +127,8 @@ def test_delivery_is_quoted_only_with_a_courier_who_can_carry_the_basket(runtime
             store_id=None,
         )
 
-    heavy = quote().quote
-    assert heavy.delivery_eta is None and heavy.express is None and heavy.slots == ()
-    assert heavy.delivery_unavailable == "no courier on shift can carry an order this large"
-    with pytest.raises(OfferNotAvailable, match="carry an order this large"):
-        ordering.checkout(
+    def checkout_express() -> dict[str, Any]:
+        return ordering.checkout(
             runtime.uow(),
             tenant_id=world.tenant_id,
             customer_id=world.customer.id,
@@ -138,6 +136,12 @@ def test_delivery_is_quoted_only_with_a_courier_who_can_carry_the_basket(runtime
             option=DeliveryOption.EXPRESS,
             address=HOME,
         )
+
+    heavy = quote().quote
+    assert heavy.delivery_eta is None and heavy.express is None and heavy.slots == ()
+    assert heavy.delivery_unavailable == "no courier on shift can carry an order this large"
+    with pytest.raises(OfferNotAvailable, match="carry an order this large"):
+        checkout_express()
     milk = shop.ids["MILK-1"]
     assert inventory.availability(runtime.uow(), world.tenant_id, world.store.id, [milk])[milk].reserved == 0
 
@@ -147,15 +151,7 @@ def test_delivery_is_quoted_only_with_a_courier_who_can_carry_the_basket(runtime
     delivery.start_shift(runtime.uow(), tenant_id=world.tenant_id, courier_id=car.id)
     with_car = quote().quote
     assert with_car.express is not None and with_car.delivery_unavailable is None
-    placed = ordering.checkout(
-        runtime.uow(),
-        tenant_id=world.tenant_id,
-        customer_id=world.customer.id,
-        method=FulfilmentMethod.DELIVERY,
-        option=DeliveryOption.EXPRESS,
-        address=HOME,
-    )
-    assert placed["promise"]["kind"] == "express"
+    assert checkout_express()["promise"]["kind"] == "express"
 
 
 def test_the_app_says_why_a_heavy_basket_gets_no_delivery(client, runtime: Runtime, world, shop) -> None:  # type: ignore[no-untyped-def]
