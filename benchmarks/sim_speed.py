@@ -15,11 +15,15 @@ exactly as ``newretail simulate`` does (``sim.runner``), and prints ONE JSON obj
 
     python benchmarks/sim_speed.py [--scenario scenarios/city-20.yaml] [--hours 2] [--from-hour 17]
         [--seed 20] [--database postgresql+psycopg://...] [--profile profile.txt] [--round-trips]
+        [--rounds-log rounds.jsonl]
 
 ``cpu_seconds`` / ``cpu_ms_per_order`` are this process's CPU time over the event loop: steadier
 than wall time when the machine is shared. ``--profile FILE`` also runs cProfile over the event
 loop and writes the top functions (by cumulative and by own time) to FILE and the raw statistics
 beside it (FILE.pstats); it slows the run, so its ``sim_speedup`` is not comparable.
+``--rounds-log FILE`` writes one JSON line per dispatch round (store, simulated instant, whether it
+searched or rebased, orders planned and postponed, solve and round milliseconds), to tell which
+stores and hours a day's dispatch time goes to; the writing is outside the timed call.
 """
 
 from __future__ import annotations
@@ -125,6 +129,37 @@ def timed_services(timings: Timings) -> Iterator[None]:
 
 
 @contextmanager
+def rounds_logged(path: Path | None) -> Iterator[None]:
+    """Append a JSON line per dispatch round to ``path`` (nothing when None)."""
+    if path is None:
+        yield
+        return
+    tick = delivery.dispatch_tick
+    with path.open("w") as out:
+
+        def logged(*args: Any, **kwargs: Any) -> Any:
+            summary = tick(*args, **kwargs)
+            line = {
+                "store": summary.store_id,
+                "at": summary.at.isoformat(),
+                "solved": summary.solved,
+                "rebased": summary.rebased,
+                "planned": len(summary.planned),
+                "postponed": len(summary.postponed),
+                "solve_ms": round(summary.solve_ms, 2),
+                "tick_ms": round(summary.tick_ms, 2),
+            }
+            out.write(json.dumps(line) + "\n")
+            return summary
+
+        delivery.dispatch_tick = logged
+        try:
+            yield
+        finally:
+            delivery.dispatch_tick = tick
+
+
+@contextmanager
 def after_seeding(timings: Timings, profiler: cProfile.Profile | None) -> Iterator[None]:
     """Count and profile the event loop only: seeding is timed apart by the runner."""
     seed_world = getattr(sim_engine, "seed_world")  # noqa: B009 - the name the engine calls
@@ -168,6 +203,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     parser.add_argument("--database", default=None, help="SQLAlchemy URL (default: a fresh SQLite file)")
     parser.add_argument("--profile", type=Path, default=None, help="also write a cProfile summary here")
+    parser.add_argument("--rounds-log", type=Path, default=None, help="write a JSON line per dispatch round here")
     parser.add_argument(
         "--round-trips",
         action="store_true",
@@ -178,7 +214,12 @@ def main() -> None:
 
     timings = Timings()
     profiler = cProfile.Profile() if args.profile else None
-    with engine_for(args.database) as engine, timed_services(timings), after_seeding(timings, profiler):
+    with (
+        engine_for(args.database) as engine,
+        timed_services(timings),
+        rounds_logged(args.rounds_log),
+        after_seeding(timings, profiler),
+    ):
         if args.round_trips:
             timings.watch(engine)
         result = simulate(engine, scenario)
