@@ -8,6 +8,7 @@ from sqlalchemy import Connection, select
 
 from newretail.catalog.model import UnknownProduct
 from newretail.catalog.tables import products
+from newretail.core.db import not_indexed
 
 
 def require_products(conn: Connection, tenant_id: str, product_ids: Iterable[str]) -> None:
@@ -17,7 +18,7 @@ def require_products(conn: Connection, tenant_id: str, product_ids: Iterable[str
         return
     known = set(
         conn.execute(
-            select(products.c.id).where(products.c.tenant_id == tenant_id, products.c.id.in_(wanted))
+            select(products.c.id).where(not_indexed(products.c.tenant_id) == tenant_id, products.c.id.in_(wanted))
         ).scalars()
     )
     missing = sorted(wanted - known)

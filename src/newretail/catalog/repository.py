@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from newretail.catalog.model import DuplicateProduct, PricedProduct, Product, ShelfLocation, SoldBy
 from newretail.catalog.tables import product_locations, products, store_prices
+from newretail.core.db import not_indexed
 from newretail.core.money import Money
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit and PostgreSQL's plan-size sweet spot.
@@ -29,7 +30,7 @@ def _chunks(items: Sequence[T], size: int = _IN_CHUNK) -> Iterator[Sequence[T]]:
 # costs several times what SQLite takes to run it.
 _PRODUCT = select(products).where(products.c.tenant_id == bindparam("tenant_id"), products.c.id == bindparam("id"))
 _PRODUCTS_BY_IDS = select(products).where(
-    products.c.tenant_id == bindparam("tenant_id"), products.c.id.in_(bindparam("ids", expanding=True))
+    not_indexed(products.c.tenant_id) == bindparam("tenant_id"), products.c.id.in_(bindparam("ids", expanding=True))
 )
 _PRICES = select(store_prices.c.product_id, store_prices.c.price_minor, store_prices.c.currency).where(
     store_prices.c.tenant_id == bindparam("tenant_id"),
@@ -68,7 +69,10 @@ _IN_STORE = (
             ),
         )
     )
-    .where(products.c.tenant_id == bindparam("tenant_id"), products.c.id.in_(bindparam("ids", expanding=True)))
+    .where(
+        not_indexed(products.c.tenant_id) == bindparam("tenant_id"),
+        products.c.id.in_(bindparam("ids", expanding=True)),
+    )
 )
 
 

@@ -15,7 +15,11 @@ from pydantic import TypeAdapter
 from sqlalchemy import JSON, DateTime, Engine, MetaData, String, Text, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeEngine
 
 T = TypeVar("T")
@@ -141,3 +145,31 @@ def _sqlite_engine(url: str, *, echo: bool, **kwargs: Any) -> Engine:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+class not_indexed(ColumnElement[Any]):  # noqa: N801 - used like a SQL function
+    """``column`` in a condition SQLite must not pick an index for: ``+column`` there, plain elsewhere.
+
+    Without statistics, SQLite's planner takes an equality on the first column of an index over a
+    primary-key ``IN`` list, so ``tenant_id = ? AND id IN (...)`` walked every row of the tenant
+    through a ``(tenant_id, ...)`` index: a cost that grew with the tenant's history and its number
+    of stores. The unary ``+`` (SQLite's documented way to disqualify a term from index use) leaves
+    the tenant as a filter on the rows the key finds. PostgreSQL plans by statistics and needs none.
+    """
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(not_indexed)
+def _not_indexed_plain(element: not_indexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column, **kw)
+
+
+@compiles(not_indexed, "sqlite")
+def _not_indexed_sqlite(element: not_indexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + compiler.process(element.column, **kw)

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, insert, select, upd
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import CompileError
 
+from newretail.core.db import not_indexed
 from newretail.core.errors import NotFound
 from newretail.delivery.model import (
     DispatchPlan,
@@ -184,11 +185,14 @@ _RETIME_TRIP = (
 )
 _SET_WAITING = (
     update(couriers)
-    .where(couriers.c.tenant_id == bindparam("b_tenant_id"), couriers.c.id.in_(bindparam("b_ids", expanding=True)))
+    .where(
+        not_indexed(couriers.c.tenant_id) == bindparam("b_tenant_id"),
+        couriers.c.id.in_(bindparam("b_ids", expanding=True)),
+    )
     .values(state="waiting", free_at=bindparam("now"), updated_at=bindparam("now"))
 )
 _JOBS = select(delivery_jobs).where(
-    delivery_jobs.c.tenant_id == bindparam("tenant_id"),
+    not_indexed(delivery_jobs.c.tenant_id) == bindparam("tenant_id"),
     delivery_jobs.c.order_id.in_(bindparam("order_ids", expanding=True)),
 )
 

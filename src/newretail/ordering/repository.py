@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from newretail.core.db import JSON_TEXT, load_document
+from newretail.core.db import JSON_TEXT, load_document, not_indexed
 from newretail.core.errors import NotFound, ValidationFailed
 from newretail.ordering.config import StoreOperations
 from newretail.ordering.model import Order, OrderStatus
@@ -235,7 +235,7 @@ class OrderingRepository:
         if not order_ids:
             return {}
         query = select(orders.c.document, orders.c.estimated_pick_complete).where(
-            orders.c.tenant_id == tenant_id, orders.c.id.in_(order_ids)
+            not_indexed(orders.c.tenant_id) == tenant_id, orders.c.id.in_(order_ids)
         )
         found = (_loaded(row) for row in self.conn.execute(query))
         return {order.id: order for order in found}

@@ -111,16 +111,17 @@ _ACCOUNTS_BY_COUNT: dict[int, Any] = {}  # one lookup per number of accounts, bu
 
 def _accounts_lookup(count: int) -> Any:
     """The tenant's accounts named by parameters ``kind_i``, ``owner_i``, ``currency_i`` for i < count."""
-    # An OR of exact matches, not (kind, owner, currency) IN (VALUES ...): SQLite answers the OR with
-    # one unique-index search per account, but the row-value IN by reading every account of the tenant.
+    # An OR of exact matches, each naming the tenant, not (kind, owner, currency) IN (VALUES ...):
+    # SQLite answers it with one unique-index search per account. The row-value IN, and from three
+    # accounts on an OR under one shared tenant condition, read every account of the tenant.
     statement = _ACCOUNTS_BY_COUNT.get(count)
     if statement is None:
         c = ledger_accounts.c
         statement = select(c.id, c.kind, c.owner, c.currency).where(
-            c.tenant_id == bindparam("tenant_id"),
             or_(
                 *(
                     and_(
+                        c.tenant_id == bindparam("tenant_id"),
                         c.kind == bindparam(f"kind_{i}"),
                         c.owner == bindparam(f"owner_{i}"),
                         c.currency == bindparam(f"currency_{i}"),
