@@ -130,7 +130,7 @@ def timed_services(timings: Timings) -> Iterator[None]:
 
 @contextmanager
 def rounds_logged(path: Path | None) -> Iterator[None]:
-    """Append a JSON line per dispatch round to ``path`` (nothing when None)."""
+    """Write a JSON line per dispatch round to ``path`` (nothing when None)."""
     if path is None:
         yield
         return

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, bindparam, event, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from newretail.catalog.lookup import require_products
 from newretail.catalog.model import UnknownProduct
@@ -93,9 +94,6 @@ def test_a_lookup_by_key_searches_by_key(sqlite_engine: Engine, lookup: str) -> 
 
 
 def test_not_indexed_is_plain_sql_on_postgresql() -> None:
-    from sqlalchemy import bindparam, select
-    from sqlalchemy.dialects import postgresql, sqlite
-
     statement = select(delivery_jobs.c.order_id).where(not_indexed(delivery_jobs.c.tenant_id) == bindparam("t"))
     assert "+delivery_jobs.tenant_id = ?" in str(statement.compile(dialect=sqlite.dialect()))
     on_postgres = str(statement.compile(dialect=postgresql.dialect()))
