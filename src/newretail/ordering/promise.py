@@ -23,11 +23,12 @@ Queueing approximation used by :func:`quote_promise` (deterministic, no randomne
   dispatcher has planned (each keeps a courier from its start until it is back), the picked
   orders not on a trip yet and the queued orders ahead. A queued or picked delivery order whose
   distance is known holds a courier for a round trip (``2 * ride``) divided by the orders a trip
-  has recently carried at the store (``orders_per_trip``: 1 with no history, so the model errs on the safe side until the
-  dispatcher has shown it batches); our order then leaves when the earliest courier who can
-  carry it (its estimated totes and weight fit the vehicle) is back (or idle now). Rides due later
-  do not delay it: the dispatcher serves the earlier-ready first. With no courier on shift who
-  can carry it, delivery is not quoted at all (``delivery_unavailable`` says why).
+  has recently carried at the store (``orders_per_trip``: 1 with no history, so the model errs on
+  the safe side until the dispatcher has shown it batches); our order then leaves when the
+  earliest courier who can carry it (its estimated totes and weight fit the vehicle) is back (or
+  idle now). Rides due later do not delay it: the dispatcher serves the earlier-ready first. With
+  no courier on shift who can carry it, delivery is not quoted at all (``delivery_unavailable``
+  says why).
 * **Ride** — ``distance_m * detour_factor / courier speed``, rounded up to whole seconds.
 
 Express ("within 30 minutes") is offered only when the resulting delivery ETA is within the
@@ -287,8 +288,8 @@ class StoreLoad:
     an instant at or before ``now`` means idle. ``courier_free_at``: likewise per courier (idle
     now, or back from the current ride); ``courier_can_carry`` says, courier by courier, whether
     it can carry the new order (empty: every courier can). ``courier_rides``: rides already due
-    that will take a courier when they leave (planned trips, picked orders). ``orders_per_hour``: the store's
-    recent order rate (``None``: unknown, estimate it from the queue).
+    that will take a courier when they leave (planned trips, picked orders). ``orders_per_hour``:
+    the store's recent order rate (``None``: unknown, estimate it from the queue).
     """
 
     now: datetime
