@@ -4,6 +4,9 @@ A service appends events to its unit of work; the unit of work writes them to th
 in the same transaction as the state change, so an event exists if and only if the change does.
 After commit the bus hands them to in-process handlers and marks them published; anything left
 unpublished (a handler crashed, the process died) is picked up by :meth:`MessageBus.relay_pending`.
+*Observers* are told of committed events too, but owe nothing: an event that only observers hear is
+stored as published, so it costs no transaction of its own after the commit (see
+:meth:`MessageBus.observe`).
 Published events are kept for a retention period (to trace what happened), then pruned by
 :func:`prune_published`, so the table does not grow with every order the platform ever took.
 A broker adapter (NATS, Redis, RabbitMQ) plugs in as another handler for multi-process deployments.
@@ -118,6 +121,7 @@ class MessageBus:
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
         self._catch_all: list[Handler] = []
+        self._observers: dict[str, list[Handler]] = defaultdict(list)
 
     def subscribe(self, event_name: str, handler: Handler) -> None:
         self._handlers[event_name].append(handler)
@@ -125,8 +129,29 @@ class MessageBus:
     def subscribe_all(self, handler: Handler) -> None:
         self._catch_all.append(handler)
 
+    def observe(self, event_name: str, observer: Handler) -> None:
+        """Tell ``observer`` of every ``event_name`` this process commits, once, after the commit.
+
+        Unlike a handler's, an observer's work is not owed: it keeps no event in the outbox, the
+        relay never repeats it, and an observer that raises is logged and forgotten. It is for
+        bookkeeping in memory that the next read can redo (which stores to re-plan, a simulation's
+        log), never for work that must happen (a capture, a refund): subscribe those."""
+        self._observers[event_name].append(observer)
+
     def has_handlers(self, event_name: str) -> bool:
         return bool(self._catch_all) or bool(self._handlers.get(event_name))
+
+    def has_observers(self, event_name: str) -> bool:
+        return bool(self._observers.get(event_name))
+
+    def notify(self, events: Iterable[PublishedEvent]) -> None:
+        """Tell the observers of ``events`` (committed already); a failing observer is only logged."""
+        for event in events:
+            for observer in self._observers.get(event.name, ()):
+                try:
+                    observer(event)
+                except Exception:
+                    log.exception("observer failed for event %s #%s; it is not told again", event.name, event.outbox_id)
 
     def deliver(self, engine: Engine, events: Iterable[PublishedEvent], now: datetime) -> int:
         """Run handlers for ``events``; mark each published once every handler succeeded."""

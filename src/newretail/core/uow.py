@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -67,40 +68,61 @@ class UnitOfWork:
 
     def commit(self) -> None:
         conn = self.conn
-        published: list[PublishedEvent] = []
         now = self.clock.now()
+        heard: list[PublishedEvent] = []
+        observed: list[PublishedEvent] = []
         if self._pending:
             bus = self.bus
             rows: list[dict[str, Any]] = []
             for event in self._pending:
                 name = event.event_type()
-                # An event no handler in this process listens to is published by being stored: marking
-                # it in a transaction of its own afterwards (as delivery does) would change nothing else.
-                # Without a bus nothing delivers, so the relay finds it unpublished.
-                unheard = bus is not None and not bus.has_handlers(name)
+                # Without a bus nothing delivers here, so the relay finds the event unpublished. With
+                # one, an event no handler here owes work on is published by being stored: marking it
+                # in a transaction of its own afterwards (as delivery does) would change nothing else.
+                owed = bus is None or bus.has_handlers(name)
                 rows.append(
                     {
                         "tenant_id": event.tenant_id,
                         "name": name,
                         "b_payload": event.payload_json(),
                         "occurred_at": now,
-                        "published_at": now if unheard else None,
+                        "published_at": None if owed else now,
                     }
                 )
-            if bus is not None and any(row["published_at"] is None for row in rows):
-                ids = conn.execute(_ADD_EVENTS_RETURNING_IDS, rows).scalars().all()
-                published = [
-                    PublishedEvent(outbox_id, row["name"], row["tenant_id"], json.loads(row["b_payload"]), now)
-                    for outbox_id, row in zip(ids, rows, strict=True)
-                    if row["published_at"] is None
-                ]
-            else:
+            if bus is None:
                 conn.execute(_ADD_EVENTS, rows)
+            else:
+                heard, observed = _store(conn, bus, rows, now)
         conn.commit()
         self._committed = True
         self._pending = []
-        if self.bus is not None and published:
-            self.bus.deliver(self.engine, published, now)
+        if self.bus is not None:
+            if heard:
+                self.bus.deliver(self.engine, heard, now)
+            if observed:
+                self.bus.notify(observed)
+
+
+def _store(
+    conn: Connection, bus: MessageBus, rows: list[dict[str, Any]], now: datetime
+) -> tuple[list[PublishedEvent], list[PublishedEvent]]:
+    """Write a transaction's events; return those its handlers owe work on (stored unpublished)
+    and those its observers are to be told of."""
+    if not any(row["published_at"] is None or bus.has_observers(row["name"]) for row in rows):
+        conn.execute(_ADD_EVENTS, rows)
+        return [], []
+    heard: list[PublishedEvent] = []
+    observed: list[PublishedEvent] = []
+    ids = conn.execute(_ADD_EVENTS_RETURNING_IDS, rows).scalars().all()
+    for outbox_id, row in zip(ids, rows, strict=True):
+        owed, watched = row["published_at"] is None, bus.has_observers(row["name"])
+        if owed or watched:
+            event = PublishedEvent(outbox_id, row["name"], row["tenant_id"], json.loads(row["b_payload"]), now)
+            if owed:
+                heard.append(event)
+            if watched:
+                observed.append(event)
+    return heard, observed
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -57,7 +57,7 @@ class DispatchTriggers:
 
     def register(self, bus: MessageBus) -> None:
         for name in sorted(DISPATCH_EVENTS):
-            bus.subscribe(name, self.handle)
+            bus.observe(name, self.handle)
 
     def handle(self, event: PublishedEvent) -> None:
         key = store_of(event)

@@ -59,10 +59,10 @@ class TwinPayments:
         bus (give the twin a runtime of its own), then the customers' wallets."""
         register_handlers(self.runtime, lambda: self.providers)
         bus = self.runtime.bus
-        bus.subscribe("PaymentCaptured", self._listener(sim, events.PAYMENT_CAPTURED, "captured", "released"))
-        bus.subscribe("PaymentVoided", self._listener(sim, events.PAYMENT_VOIDED, "released"))
-        bus.subscribe("PaymentRefunded", self._listener(sim, events.PAYMENT_REFUNDED, "amount"))
-        bus.subscribe("PaymentCaptureFailed", self._listener(sim, events.ORDER_HELD, "reason"))
+        bus.observe("PaymentCaptured", self._listener(sim, events.PAYMENT_CAPTURED, "captured", "released"))
+        bus.observe("PaymentVoided", self._listener(sim, events.PAYMENT_VOIDED, "released"))
+        bus.observe("PaymentRefunded", self._listener(sim, events.PAYMENT_REFUNDED, "amount"))
+        bus.observe("PaymentCaptureFailed", self._listener(sim, events.ORDER_HELD, "reason"))
         if self.spec.method == "wallet":
             self._top_up_wallets(sim.world)
 
