@@ -493,10 +493,13 @@ class DeliveryRepository:
         return row
 
     def read_round(self, tenant_id: str, store_id: str) -> Any:
+        """The store's dispatch round row, share-locked: a round writing meanwhile is waited for and
+        none starts until the caller's transaction ends, so the trips read after it are that
+        round's (PostgreSQL reads each statement at its own snapshot)."""
         return self.conn.execute(
-            select(dispatch_rounds).where(
-                dispatch_rounds.c.tenant_id == tenant_id, dispatch_rounds.c.store_id == store_id
-            )
+            select(dispatch_rounds)
+            .where(dispatch_rounds.c.tenant_id == tenant_id, dispatch_rounds.c.store_id == store_id)
+            .with_for_update(read=True)
         ).first()
 
     def save_round(

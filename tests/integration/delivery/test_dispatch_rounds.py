@@ -341,3 +341,47 @@ def test_what_the_plan_expected_carries_it_over_and_news_searches_again(depot) -
     packed = depot.tick(repeatable=True)
     check_rules(depot, packed)
     assert packed.solved and not packed.rebased
+
+
+def test_the_board_never_shows_half_of_a_round_written_while_it_reads(depot) -> None:  # type: ignore[no-untyped-def]
+    """The board reads the round's plan (the postponed orders) and then its trips. A round that
+    commits in between must not show the old plan with the new trips: an order both postponed and
+    on a trip. (PostgreSQL reads each statement at its own snapshot; SQLite serialises anyway.)"""
+    import threading
+
+    from sqlalchemy import event as sa_event
+
+    depot.courier("A", capacity_totes=4)
+    first, second = depot.packed_orders(2)
+    summary = depot.tick("fifo-nearest")  # one courier: one order a trip, the other waits
+    assert {p.order_id for p in summary.postponed} == {second}
+    depot.courier("B", capacity_totes=4)  # the next round gives the waiting order to B
+
+    errors: list[BaseException] = []
+
+    def next_round() -> None:
+        try:
+            depot.tick("fifo-nearest")
+        except BaseException as exc:
+            errors.append(exc)
+
+    rounder = threading.Thread(target=next_round)
+    board_reader = threading.current_thread()
+
+    def round_during_the_board(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if threading.current_thread() is board_reader and "FROM dispatch_rounds" in statement and not rounder.ident:
+            rounder.start()
+            rounder.join(timeout=2)  # finishes here unless the board holds the round back
+
+    sa_event.listen(depot.runtime.engine, "after_cursor_execute", round_during_the_board)
+    try:
+        board = delivery.dispatch_board(depot.runtime.uow(), tenant_id=depot.tenant_id, store_id=depot.store_id)
+    finally:
+        sa_event.remove(depot.runtime.engine, "after_cursor_execute", round_during_the_board)
+    rounder.join()
+    assert errors == []
+    assert rounder.ident is not None
+    on_trips = [s.order_id for t in board.trips for s in t.stops]
+    shown = on_trips + [p.order_id for p in board.postponed]
+    assert sorted(shown) == sorted([first, second]), (on_trips, board.postponed)
+    check_rules(depot)  # and the round that waited wrote a whole plan
