@@ -33,15 +33,15 @@ Queueing approximation used by :func:`quote_promise` (deterministic, no randomne
 
 Express ("within 30 minutes") is offered only when the resulting delivery ETA is within the
 express limit of now. Delivery slots are always listed (the app shows them as the alternative, or
-as the only choice when express does not fit): a slot is offered when it still has room and the
-ETA falls no later than the slot's end.
+as the only choice when express does not fit): a slot is offered when the store is open throughout
+it, it still has room and the ETA falls no later than the slot's end.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -251,19 +251,32 @@ class DeliverySlot:
         return max(0, self.capacity - self.booked)
 
 
-def slot_grid(
+def slot_starts(
     first_start: datetime,
     count: int,
+    length: timedelta = timedelta(hours=1),
+    is_open: Callable[[datetime], bool] | None = None,
+) -> list[datetime]:
+    """The starts of ``count`` back-to-back slots from ``first_start``, leaving out every slot the
+    store is not open for from start to end (``is_open``): nobody delivers while it is closed."""
+    starts = (first_start + i * length for i in range(count))
+    if is_open is None:
+        return list(starts)
+    return [s for s in starts if is_open(s) and is_open(s + length - _LAST_MOMENT)]
+
+
+_LAST_MOMENT = timedelta(seconds=1)  # a slot ending at closing time is open to its last second
+
+
+def slot_grid(
+    starts: Sequence[datetime],
     capacity: int,
     booked: Mapping[datetime, int] | None = None,
     length: timedelta = timedelta(hours=1),
 ) -> tuple[DeliverySlot, ...]:
-    """``count`` back-to-back slots from ``first_start``, each with ``capacity`` and its bookings."""
+    """A slot of ``length`` at each of ``starts``, each with ``capacity`` and its bookings."""
     booked = booked or {}
-    return tuple(
-        DeliverySlot(start, start + length, capacity, booked.get(start, 0))
-        for start in (first_start + i * length for i in range(count))
-    )
+    return tuple(DeliverySlot(start, start + length, capacity, booked.get(start, 0)) for start in starts)
 
 
 @dataclass(frozen=True, slots=True)

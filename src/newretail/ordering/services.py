@@ -42,6 +42,7 @@ from newretail.ordering.promise import (
     distance_m,
     quote_promise,
     slot_grid,
+    slot_starts,
 )
 from newretail.ordering.repository import OrderingRepository
 from newretail.tenancy.model import Store
@@ -306,7 +307,7 @@ def _plan(
     lines, load = _priced_lines(uow, tenant_id, store.id, basket)
     ops = repo.store_operations(store.id)
     item_count = sum(line.pick_items for line in lines)
-    quote_ = quote_promise(_store_load(uow, tenant_id, store.id, ops, now, load), item_count, distance, ops.promise)
+    quote_ = quote_promise(_store_load(uow, tenant_id, store, ops, now, load), item_count, distance, ops.promise)
     return Plan(store, distance, quote_, lines, ops)
 
 
@@ -330,8 +331,9 @@ def _priced_lines(
 
 
 def _store_load(
-    uow: UnitOfWork, tenant_id: str, store_id: str, ops: StoreOperations, now: datetime, carrying: Load
+    uow: UnitOfWork, tenant_id: str, store: Store, ops: StoreOperations, now: datetime, carrying: Load
 ) -> StoreLoad:
+    store_id = store.id
     repo = OrderingRepository(uow.conn)
     # The queue and the orders underway in one read (each keeps its placing order).
     live = repo.order_rows_in_status(tenant_id, store_id, [OrderStatus.PLACED, OrderStatus.PICKING, OrderStatus.PACKED])
@@ -361,8 +363,8 @@ def _store_load(
         rides.append(CourierRide(leaves, timedelta(seconds=round_trip)))
     length = ops.slot_length
     first = _next_boundary(now, length)
-    starts = [first + i * length for i in range(ops.slots_ahead)]
-    slots = slot_grid(first, ops.slots_ahead, ops.slot_capacity, repo.slot_bookings(store_id, starts), length)
+    starts = slot_starts(first, ops.slots_ahead, length, store.is_open)
+    slots = slot_grid(starts, ops.slot_capacity, repo.slot_bookings(store_id, starts), length)
     recent = repo.count_orders_placed_since(tenant_id, store_id, now - ORDER_RATE_WINDOW)
     return StoreLoad(
         now=now,

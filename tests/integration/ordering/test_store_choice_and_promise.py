@@ -220,3 +220,51 @@ def test_concurrent_checkouts_for_the_last_units(runtime: Runtime, world, shop) 
             option=DeliveryOption.COLLECTION,
             store_id=world.store.id,
         )
+
+
+def test_no_slot_is_offered_while_the_store_is_closed(runtime: Runtime, world, shop) -> None:  # type: ignore[no-untyped-def]
+    """Open 07:00-23:00 (London, on UTC in January), the grid 12 hours ahead: at 20:30 the 21:00
+    and 22:00 slots, nothing overnight, then the next morning's."""
+    from datetime import UTC, datetime, timedelta
+
+    from newretail.ordering.promise import OfferNotAvailable
+
+    staff_on_shift(runtime, world.tenant_id, world.store.id)
+    ordering.set_store_operations(
+        runtime.uow(), tenant_id=world.tenant_id, store_id=world.store.id, settings={"slots_ahead": 12}
+    )
+    runtime.clock.advance(datetime(2026, 1, 5, 20, 30, tzinfo=UTC) - runtime.clock.now())  # type: ignore[attr-defined]
+    ordering.set_cart_line(
+        runtime.uow(),
+        tenant_id=world.tenant_id,
+        customer_id=world.customer.id,
+        product_id=shop.ids["MILK-1"],
+        quantity=1,
+    )
+
+    def slots_offered() -> list[int]:
+        plan = ordering.quote(
+            runtime.uow(),
+            tenant_id=world.tenant_id,
+            customer_id=world.customer.id,
+            method=FulfilmentMethod.DELIVERY,
+            address=HOME,
+            store_id=None,
+        )
+        return [slot.start.hour for slot in plan.quote.slots]
+
+    assert slots_offered() == [21, 22, 7, 8]
+    runtime.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
+    assert slots_offered()[0] == 7  # 22:30: the last slot of the day has started
+    with pytest.raises(OfferNotAvailable, match="slot is not offered"):
+        ordering.checkout(
+            runtime.uow(),
+            tenant_id=world.tenant_id,
+            customer_id=world.customer.id,
+            method=FulfilmentMethod.DELIVERY,
+            option=DeliveryOption.SLOT,
+            address=HOME,
+            slot_start=datetime(2026, 1, 5, 23, 0, tzinfo=UTC),
+        )
+    milk = shop.ids["MILK-1"]
+    assert inventory.availability(runtime.uow(), world.tenant_id, world.store.id, [milk])[milk].reserved == 0

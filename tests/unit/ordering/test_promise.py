@@ -19,6 +19,7 @@ from newretail.ordering.promise import (
     StoreLoad,
     quote_promise,
     slot_grid,
+    slot_starts,
 )
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -29,7 +30,7 @@ CONFIG = PromiseConfig(
     dispatch_seconds=60,
     collection_buffer_seconds=300,
 )
-SLOTS = slot_grid(NOW + timedelta(hours=1), count=6, capacity=10, booked={NOW + timedelta(hours=2): 10})
+SLOTS = slot_grid(slot_starts(NOW + timedelta(hours=1), 6), capacity=10, booked={NOW + timedelta(hours=2): 10})
 
 
 def queue(n: int, items: int = 10, distance: int | None = None) -> list[QueuedOrder]:
@@ -280,3 +281,20 @@ def test_no_delivery_quote_when_no_courier_on_shift_can_carry_the_order() -> Non
     assert quote_promise(store, item_count=5, distance_m=None, config=CONFIG).delivery_unavailable is None
     with pytest.raises(ValidationFailed, match="every courier"):
         StoreLoad(now=NOW, courier_free_at=[NOW, NOW], courier_can_carry=[True])
+
+
+def test_slots_the_store_is_not_open_for_throughout_are_left_out() -> None:
+    # Open 07:00-23:00 (UTC): from 21:00, the 21:00 and 22:00 slots; none overnight; 07:00 again.
+    def is_open(at: datetime) -> bool:
+        return 7 <= at.hour < 23
+
+    evening = datetime(2026, 1, 5, 21, 0, tzinfo=UTC)
+    starts = slot_starts(evening, 12, timedelta(hours=1), is_open)
+    assert [s.hour for s in starts] == [21, 22, 7, 8]
+    # A slot that runs past closing is not offered; one that ends at closing is.
+    long_slots = timedelta(minutes=90)
+    assert slot_starts(datetime(2026, 1, 5, 21, 30, tzinfo=UTC), 2, long_slots, is_open) == [
+        datetime(2026, 1, 5, 21, 30, tzinfo=UTC)
+    ]
+    assert slot_starts(datetime(2026, 1, 5, 22, 0, tzinfo=UTC), 1, long_slots, is_open) == []
+    assert slot_starts(evening, 3) == [evening + timedelta(hours=i) for i in range(3)]  # no hours: all
