@@ -251,6 +251,9 @@ class DeliverySlot:
         return max(0, self.capacity - self.booked)
 
 
+_LAST_MOMENT = timedelta(seconds=1)  # a slot ending at closing time is open to its last second
+
+
 def slot_starts(
     first_start: datetime,
     count: int,
@@ -263,9 +266,6 @@ def slot_starts(
     if is_open is None:
         return list(starts)
     return [s for s in starts if is_open(s) and is_open(s + length - _LAST_MOMENT)]
-
-
-_LAST_MOMENT = timedelta(seconds=1)  # a slot ending at closing time is open to its last second
 
 
 def slot_grid(
