@@ -41,17 +41,22 @@ def _available(runtime: Runtime, world, shop, sku: str) -> int:  # type: ignore[
 HOME = Point(51.5150, -0.1300)  # about 1 km from the store
 
 
+def quote_delivery(runtime: Runtime, tenant_id: str, customer_id: str, address: Point = HOME) -> ordering.Plan:
+    """The customer's cart quoted for delivery to ``address``, the store chosen by the service."""
+    return ordering.quote(
+        runtime.uow(),
+        tenant_id=tenant_id,
+        customer_id=customer_id,
+        method=FulfilmentMethod.DELIVERY,
+        address=address,
+        store_id=None,
+    )
+
+
 def test_order_from_cart_to_packed_with_an_approved_substitution(runtime: Runtime, world, shop) -> None:  # type: ignore[no-untyped-def]
     staff_on_shift(runtime, world.tenant_id, world.store.id)
     _fill_cart(runtime, world, shop)
-    plan = ordering.quote(
-        runtime.uow(),
-        tenant_id=world.tenant_id,
-        customer_id=world.customer.id,
-        method=FulfilmentMethod.DELIVERY,
-        address=HOME,
-        store_id=None,
-    )
+    plan = quote_delivery(runtime, world.tenant_id, world.customer.id)
     assert plan.store.id == world.store.id
     assert plan.quote.express is not None, "an empty store at 1 km must offer express"
     placed = ordering.checkout(

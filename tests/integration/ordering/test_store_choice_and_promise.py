@@ -15,7 +15,7 @@ from newretail.ordering.model import FulfilmentMethod
 from newretail.ordering.services import DeliveryOption
 from newretail.tenancy import services as tenancy
 
-from .test_checkout_to_packed import HOME, staff_on_shift
+from .test_checkout_to_packed import HOME, quote_delivery, staff_on_shift
 
 
 def test_the_nearest_store_is_skipped_when_it_lacks_a_line(runtime: Runtime, world, shop) -> None:  # type: ignore[no-untyped-def]
@@ -44,14 +44,7 @@ def test_the_nearest_store_is_skipped_when_it_lacks_a_line(runtime: Runtime, wor
     ordering.set_cart_line(
         runtime.uow(), tenant_id=world.tenant_id, customer_id=world.customer.id, product_id=bread, quantity=12
     )  # the first store has 10
-    plan = ordering.quote(
-        runtime.uow(),
-        tenant_id=world.tenant_id,
-        customer_id=world.customer.id,
-        method=FulfilmentMethod.DELIVERY,
-        address=near,
-        store_id=None,
-    )
+    plan = quote_delivery(runtime, world.tenant_id, world.customer.id, near)
     assert plan.store.id == far_store.id
     assert plan.lines[0].unit_price.amount == 260  # priced at the store that will serve it
 
@@ -76,14 +69,7 @@ def test_express_gives_way_to_slots_as_the_pick_queue_grows(runtime: Runtime, wo
             product_id=shop.ids["BREAD-1"] if i < 10 else shop.ids["MILK-1"],
             quantity=1,
         )
-        plan = ordering.quote(
-            runtime.uow(),
-            tenant_id=world.tenant_id,
-            customer_id=customer.id,
-            method=FulfilmentMethod.DELIVERY,
-            address=HOME,
-            store_id=None,
-        )
+        plan = quote_delivery(runtime, world.tenant_id, customer.id)
         offers.append((plan.quote.express is not None, len(plan.quote.slots), plan.quote.pick_complete_at))
         option = DeliveryOption.EXPRESS if plan.quote.express else DeliveryOption.SLOT
         ordering.checkout(
@@ -118,14 +104,7 @@ def test_delivery_is_quoted_only_with_a_courier_who_can_carry_the_basket(runtime
         )
 
     def quote() -> ordering.Plan:
-        return ordering.quote(
-            runtime.uow(),
-            tenant_id=world.tenant_id,
-            customer_id=world.customer.id,
-            method=FulfilmentMethod.DELIVERY,
-            address=HOME,
-            store_id=None,
-        )
+        return quote_delivery(runtime, world.tenant_id, world.customer.id)
 
     def checkout_express() -> dict[str, Any]:
         return ordering.checkout(
@@ -243,15 +222,7 @@ def test_no_slot_is_offered_while_the_store_is_closed(runtime: Runtime, world, s
     )
 
     def slots_offered() -> list[int]:
-        plan = ordering.quote(
-            runtime.uow(),
-            tenant_id=world.tenant_id,
-            customer_id=world.customer.id,
-            method=FulfilmentMethod.DELIVERY,
-            address=HOME,
-            store_id=None,
-        )
-        return [slot.start.hour for slot in plan.quote.slots]
+        return [slot.start.hour for slot in quote_delivery(runtime, world.tenant_id, world.customer.id).quote.slots]
 
     assert slots_offered() == [21, 22, 7, 8]
     runtime.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
