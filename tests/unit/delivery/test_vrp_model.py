@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from pyvrp import solve
-from pyvrp.stop import NoImprovement
+from pyvrp._pyvrp import Activity, ActivityType
+from pyvrp.search import compute_neighbours
+from pyvrp.stop import MaxIterations, NoImprovement
 
 from newretail.delivery import vrp
 from newretail.delivery.model import CourierState, VehicleKind
@@ -120,3 +122,68 @@ def test_a_shared_vehicle_types_routes_go_back_to_the_couriers_that_had_them(tow
         "east",
         "west",
     ]
+
+
+def _busy_store(town) -> vrp._Built:
+    """Twenty express orders around the store (several copies each) and couriers of two kinds."""
+    town.courier("bike")
+    town.courier("ebike", kind=VehicleKind.E_BIKE, state=CourierState.RETURNING, back_in=timedelta(minutes=4))
+    for n in range(20):
+        town.order(
+            f"o{n:02}",
+            at_km=(((n * 7) % 11) * 0.3 - 1.5, ((n * 5) % 9) * 0.3 - 1.2),
+            ready_in=timedelta(minutes=n % 5),
+            prompt=n % 2 == 0,
+        )
+    return vrp._build(_problem(town))
+
+
+def test_a_clients_neighbours_are_every_copy_of_the_orders_nearest_its_own(town) -> None:
+    built = _busy_store(town)
+    neighbours = vrp._neighbours(built)
+    order_of = built.client_order
+    assert len(neighbours) == len(order_of)  # every client has its list
+    for order_id, own_copies in built.copies.items():
+        lists = {id(neighbours[Activity(ActivityType.CLIENT, c.client)]) for c in own_copies}
+        assert len(lists) == 1  # the order's copies share one list
+        listed = neighbours[Activity(ActivityType.CLIENT, own_copies[0].client)]
+        listed_orders = list(dict.fromkeys(order_of[a.idx] for a in listed))
+        assert order_id not in listed_orders
+        # whole orders: every copy of each order listed, and nothing else
+        assert sorted(a.idx for a in listed) == sorted(c.client for o in listed_orders for c in built.copies[o])
+        # the nearest orders, nearest first, until the list is long enough (and no further)
+        here = built.location[order_id]
+        distance = [built.distance[here, built.location[o]] for o in listed_orders]
+        assert distance == sorted(distance)
+        others = [o for o in built.copies if o != order_id and o not in listed_orders]
+        assert all(built.distance[here, built.location[o]] >= distance[-1] for o in others)
+        assert len(listed) >= vrp.NEIGHBOUR_COPIES or not others
+        assert len(listed) - len(built.copies[listed_orders[-1]]) < vrp.NEIGHBOUR_COPIES
+
+
+def test_the_search_is_pyvrps_own_given_its_neighbourhood(town) -> None:
+    built = _busy_store(town)
+    theirs = solve(built.data, stop=MaxIterations(150), seed=3, collect_stats=False)
+    ours = vrp.search(built.data, compute_neighbours(built.data), MaxIterations(150), seed=3)
+    assert str(ours.best) == str(theirs.best) and ours.cost() == theirs.cost()
+    assert ours.num_iterations == theirs.num_iterations == 150
+
+
+def test_the_search_over_the_order_neighbourhood_finds_a_feasible_plan(town) -> None:
+    built = _busy_store(town)
+    result = vrp.search(built.data, vrp._neighbours(built), NoImprovement(500), seed=1)
+    assert result.is_feasible()
+    visited = {built.client_order[a.idx] for route in result.best.routes() for a in route.schedule() if a.is_client()}
+    assert visited == set(built.copies)  # every order placed: its group is required
+
+
+def test_at_a_quiet_store_every_other_order_is_a_neighbour(town) -> None:
+    town.courier("bike")
+    for n, at_km in enumerate([(0.5, 0.0), (1.0, 0.4), (-0.8, 0.2)]):
+        town.order(f"o{n}", at_km=at_km, prompt=True)
+    built = vrp._build(_problem(town))
+    neighbours = vrp._neighbours(built)
+    for order_id, own_copies in built.copies.items():
+        listed = neighbours[Activity(ActivityType.CLIENT, own_copies[0].client)]
+        others = sorted(c.client for o, copies in built.copies.items() if o != order_id for c in copies)
+        assert sorted(a.idx for a in listed) == others
