@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
 from sqlalchemy import Connection, bindparam, distinct, func, insert, select
 
 from newretail.core.errors import ValidationFailed
 from newretail.core.ids import new_id
-from newretail.delivery.model import Load
+from newretail.delivery.model import STANDARD_VEHICLES, Load, VehicleKind, VehicleType
 from newretail.delivery.tables import couriers, trip_stops, trips
 
 # A slot order rides no earlier than this before its slot starts: the dispatcher's release time
@@ -17,8 +19,15 @@ from newretail.delivery.tables import couriers, trip_stops, trips
 # promise counts its courier from then.
 SLOT_LEAD = timedelta(minutes=20)
 
-# default speed km/h, totes, payload grams (the same as delivery.model.STANDARD_VEHICLES)
-VEHICLES = {"bike": (15.0, 4, 25_000), "ebike": (20.0, 6, 40_000), "car": (25.0, 12, 150_000)}
+# The vehicle names couriers are stored (and asked for) with; their defaults are the model's.
+VEHICLE_KINDS: Mapping[str, VehicleKind] = MappingProxyType(
+    {"bike": VehicleKind.BIKE, "ebike": VehicleKind.E_BIKE, "car": VehicleKind.CAR}
+)
+
+
+def standard_vehicle(vehicle: str) -> VehicleType:
+    """The default speed and payload of a vehicle name (``bike``, ``ebike``, ``car``)."""
+    return STANDARD_VEHICLES[VEHICLE_KINDS[vehicle]]
 
 
 # Read by every quote and every checkout: built once.
@@ -74,9 +83,9 @@ def add_courier(
     capacity_totes: int | None = None,
     capacity_weight_g: int | None = None,
 ) -> str:
-    if vehicle not in VEHICLES:
-        raise ValidationFailed(f"vehicle must be one of {sorted(VEHICLES)}", field="vehicle")
-    default_speed, default_totes, default_grams = VEHICLES[vehicle]
+    if vehicle not in VEHICLE_KINDS:
+        raise ValidationFailed(f"vehicle must be one of {sorted(VEHICLE_KINDS)}", field="vehicle")
+    standard = standard_vehicle(vehicle)
     if speed_kmh is not None and not 0 < speed_kmh <= 120:
         raise ValidationFailed("speed must be in (0, 120] km/h", field="speed_kmh")
     if capacity_totes is not None and capacity_totes < 1:
@@ -92,9 +101,9 @@ def add_courier(
             user_id=user_id,
             name=name,
             vehicle=vehicle,
-            speed_kmh=speed_kmh or default_speed,
-            capacity_totes=capacity_totes or default_totes,
-            capacity_weight_g=capacity_weight_g or default_grams,
+            speed_kmh=speed_kmh or standard.speed_kmh,
+            capacity_totes=capacity_totes or standard.capacity_totes,
+            capacity_weight_g=capacity_weight_g or standard.capacity_weight_g,
             on_shift=False,
             state="off",
             free_at=None,

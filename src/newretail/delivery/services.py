@@ -122,8 +122,6 @@ ITERATIONS_PER_CHANGE = 25
 MIN_ITERATIONS = 50
 FRESH_ITERATIONS = 1500
 
-_VEHICLE_KINDS = {"bike": VehicleKind.BIKE, "ebike": VehicleKind.E_BIKE, "car": VehicleKind.CAR}
-
 
 class CourierNotOnShift(Conflict):
     code = "courier_not_on_shift"
@@ -1158,7 +1156,7 @@ def _dispatch_order(store_id: str, order_id: str, job: Any, ready: datetime, *, 
 
 
 def _vehicle(row: Any) -> VehicleType:
-    kind = _VEHICLE_KINDS.get(row.vehicle, VehicleKind.BIKE)
+    kind = roster.VEHICLE_KINDS.get(row.vehicle, VehicleKind.BIKE)
     standard = STANDARD_VEHICLES[kind]
     return VehicleType(
         kind=kind,

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from newretail.core.errors import ValidationFailed
-from newretail.delivery.roster import VEHICLES
+from newretail.delivery.roster import standard_vehicle
 
 Vehicle = Literal["bike", "ebike", "car"]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -142,7 +142,7 @@ class SpeedSpec(_Strict):
     vehicle_kmh: dict[Vehicle, Annotated[float, Field(gt=0, le=120)]] = Field(default_factory=dict)
 
     def speed_of(self, vehicle: Vehicle) -> float:
-        return self.vehicle_kmh.get(vehicle, VEHICLES[vehicle][0])
+        return self.vehicle_kmh.get(vehicle, standard_vehicle(vehicle).speed_kmh)
 
 
 class PickingSpec(_Strict):
