@@ -34,6 +34,9 @@ How dispatch maps onto PyVRP (the choices, and why):
   profile, every other profile sees those drop-offs as unreachable (``FORBIDDEN`` distance and
   duration), and its route is a single trip. The result is re-checked anyway.
 - **Warm start** from the previous plan's trips (and its outlook) via ``initial_solution``.
+- **Neighbourhood.** PyVRP's iterated local search runs as ``pyvrp.solve`` would run it, but over
+  a granular neighbourhood ranked by order, not by solver client (:func:`_neighbours`): every
+  copy of the nearest orders. ``solve`` offers no way to pass one in.
 """
 
 from __future__ import annotations
