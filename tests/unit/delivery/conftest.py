@@ -93,3 +93,9 @@ class Town:
 @pytest.fixture
 def town() -> Town:
     return Town()
+
+
+@pytest.fixture
+def new_town() -> type[Town]:
+    """For property tests: each example builds its own town (``town`` would be shared by them)."""
+    return Town
