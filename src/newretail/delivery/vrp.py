@@ -456,8 +456,7 @@ def _neighbours(built: _Built) -> dict[Activity, list[Activity]]:
     copy is no use as its sibling's neighbour). Ranking the orders by distance and listing their
     copies takes about a millisecond, and the plans measured as good (docs/digital-twin.md)."""
     order_ids = list(built.copies)
-    activities = [Activity(ActivityType.CLIENT, client) for client in range(len(built.client_order))]
-    copies = [[activities[c.client] for c in built.copies[order_id]] for order_id in order_ids]
+    copies = [[Activity(ActivityType.CLIENT, c.client) for c in built.copies[order_id]] for order_id in order_ids]
     locations = np.array([built.location[order_id] for order_id in order_ids], dtype=np.intp)
     proximity = built.distance[np.ix_(locations, locations)].astype(float)
     np.fill_diagonal(proximity, np.inf)

@@ -15,6 +15,8 @@ from newretail.delivery import vrp
 from newretail.delivery.model import CourierState, VehicleKind
 from newretail.delivery.timeline import PlanningSettings, courier_outlook, schedule_trip, seconds_after
 
+from .test_plan_invariants import KM
+
 
 def _problem(town, settings: PlanningSettings | None = None) -> vrp.ZoneProblem:
     settings = settings or PlanningSettings()
@@ -126,33 +128,25 @@ def test_a_shared_vehicle_types_routes_go_back_to_the_couriers_that_had_them(tow
     ]
 
 
-def _busy_store(town) -> vrp._Built:
-    """Twenty express orders around the store (several copies each) and couriers of two kinds."""
+def _store_with(town, orders: list[tuple[float, float, int, bool]]) -> vrp._Built:
+    """Orders (km east, km north, minutes to ready, express) around the store, a bike at it and an
+    e-bike coming back: several copies an order, couriers of two kinds."""
     town.courier("bike")
     town.courier("ebike", kind=VehicleKind.E_BIKE, state=CourierState.RETURNING, back_in=timedelta(minutes=4))
-    for n in range(20):
-        town.order(
-            f"o{n:02}",
-            at_km=(((n * 7) % 11) * 0.3 - 1.5, ((n * 5) % 9) * 0.3 - 1.2),
-            ready_in=timedelta(minutes=n % 5),
-            prompt=n % 2 == 0,
-        )
+    for n, (east_km, north_km, ready_min, prompt) in enumerate(orders):
+        town.order(f"o{n:02}", at_km=(east_km, north_km), ready_in=timedelta(minutes=ready_min), prompt=prompt)
     return vrp._build(_problem(town))
 
 
-KM = st.floats(min_value=-3.0, max_value=3.0, allow_nan=False, allow_infinity=False)
+# Twenty orders spread over the zone, every other one express.
+BUSY = [(((n * 7) % 11) * 0.3 - 1.5, ((n * 5) % 9) * 0.3 - 1.2, n % 5, n % 2 == 0) for n in range(20)]
 ORDERS = st.lists(st.tuples(KM, KM, st.integers(0, 20), st.booleans()), min_size=1, max_size=25)
 
 
 @given(ORDERS)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_a_clients_neighbours_are_every_copy_of_the_orders_nearest_its_own(new_town, orders) -> None:
-    town = new_town()
-    town.courier("bike")
-    town.courier("ebike", kind=VehicleKind.E_BIKE, state=CourierState.RETURNING, back_in=timedelta(minutes=4))
-    for n, (east_km, north_km, ready_min, prompt) in enumerate(orders):
-        town.order(f"o{n:02}", at_km=(east_km, north_km), ready_in=timedelta(minutes=ready_min), prompt=prompt)
-    built = vrp._build(_problem(town))
+    built = _store_with(new_town(), orders)
     neighbours = vrp._neighbours(built)
     order_of = built.client_order
     assert len(neighbours) == len(order_of)  # every client has its list
@@ -176,7 +170,7 @@ def test_a_clients_neighbours_are_every_copy_of_the_orders_nearest_its_own(new_t
 
 
 def test_the_search_is_pyvrps_own_given_its_neighbourhood(town) -> None:
-    built = _busy_store(town)
+    built = _store_with(town, BUSY)
     theirs = solve(built.data, stop=MaxIterations(150), seed=3, collect_stats=False)
     ours = vrp.search(built.data, compute_neighbours(built.data), MaxIterations(150), seed=3)
     assert str(ours.best) == str(theirs.best) and ours.cost() == theirs.cost()
@@ -184,7 +178,7 @@ def test_the_search_is_pyvrps_own_given_its_neighbourhood(town) -> None:
 
 
 def test_the_search_over_the_order_neighbourhood_finds_a_feasible_plan(town) -> None:
-    built = _busy_store(town)
+    built = _store_with(town, BUSY)
     result = vrp.search(built.data, vrp._neighbours(built), NoImprovement(500), seed=1)
     assert result.is_feasible()
     visited = {built.client_order[a.idx] for route in result.best.routes() for a in route.schedule() if a.is_client()}
