@@ -17,6 +17,7 @@ from newretail.core.runtime import Runtime
 from newretail.core.uow import UnitOfWork
 from newretail.delivery import services
 from newretail.delivery.model import DeliveryProof, FailureReason, Postponed, TripStatus
+from newretail.delivery.roster import RosteredShift
 from newretail.ordering import services as ordering
 from newretail.tenancy.model import STAFF_ROLES, Principal, Role
 from newretail.tenancy.services import require_store_access
@@ -61,6 +62,11 @@ class CourierIn(BaseModel):
     speed_kmh: float | None = Field(default=None, gt=0, le=120)
     capacity_totes: int | None = Field(default=None, ge=1, le=100)
     capacity_weight_g: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
+class RosterIn(BaseModel):
+    starts_at: datetime = Field(description="with a time zone")
+    ends_at: datetime = Field(description="with a time zone, after starts_at")
 
 
 # -- JSON shapes ----------------------------------------------------------------------------------
@@ -309,6 +315,65 @@ def add_courier(
         )
 
     return _idempotent(runtime, manager, "add_courier", key, {"store_id": store_id, **body.model_dump()}, work)
+
+
+def rostered_json(shift: RosteredShift) -> dict[str, Any]:
+    return {
+        "id": shift.id,
+        "store_id": shift.store_id,
+        "courier_id": shift.courier_id,
+        "starts_at": shift.starts_at.isoformat(),
+        "ends_at": shift.ends_at.isoformat(),
+    }
+
+
+@router.get("/stores/{store_id}/roster")
+def roster(
+    store_id: str,
+    manager: ManagerDep,
+    runtime: RuntimeDep,
+    since: Annotated[datetime | None, Query(alias="from", description="default: now")] = None,
+    days: Annotated[int, Query(ge=1, le=31)] = 7,
+) -> list[dict[str, Any]]:
+    """The rostered shifts that end after ``from`` and start within ``days`` of it."""
+    require_store_access(manager, store_id)
+    start = since or runtime.clock.now()
+    shifts = services.store_roster(
+        runtime.uow(), tenant_id=manager.tenant_id, store_id=store_id, since=start, until=start + timedelta(days=days)
+    )
+    return [rostered_json(s) for s in shifts]
+
+
+@router.post("/stores/{store_id}/couriers/{courier_id}/roster", status_code=status.HTTP_201_CREATED)
+def roster_courier(
+    store_id: str,
+    courier_id: str,
+    body: RosterIn,
+    manager: ManagerDep,
+    runtime: RuntimeDep,
+    key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    require_store_access(manager, store_id)
+
+    def work(uow: UnitOfWork) -> dict[str, Any]:
+        shift = services.roster_shift_within(
+            uow,
+            tenant_id=manager.tenant_id,
+            store_id=store_id,
+            courier_id=courier_id,
+            starts_at=body.starts_at,
+            ends_at=body.ends_at,
+        )
+        return rostered_json(shift)
+
+    request = {"store_id": store_id, "courier_id": courier_id, **body.model_dump(mode="json")}
+    return _idempotent(runtime, manager, "roster_shift", key, request, work)
+
+
+@router.delete("/stores/{store_id}/roster/{shift_id}", status_code=status.HTTP_204_NO_CONTENT)
+def unroster(store_id: str, shift_id: str, manager: ManagerDep, runtime: RuntimeDep) -> None:
+    require_store_access(manager, store_id)
+    services.unroster_shift(runtime.uow(), tenant_id=manager.tenant_id, store_id=store_id, shift_id=shift_id)
 
 
 @router.post("/stores/{store_id}/dispatch/tick")

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, distinct, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, distinct, func, insert, select
 
-from newretail.core.errors import ValidationFailed
+from newretail.core.errors import Conflict, NotFound, ValidationFailed
 from newretail.core.ids import new_id
 from newretail.delivery.model import STANDARD_VEHICLES, Load, VehicleKind, VehicleType
-from newretail.delivery.tables import couriers, trip_stops, trips
+from newretail.delivery.tables import couriers, rostered_shifts, trip_stops, trips
 
 # A slot order rides no earlier than this before its slot starts: the dispatcher's release time
 # (the planner has no earliest arrival, so an early departure is what it can control); the
@@ -36,6 +37,29 @@ _FREE_AT = select(couriers.c.id, couriers.c.free_at, couriers.c.capacity_totes, 
     couriers.c.store_id == bindparam("store_id"),
     couriers.c.on_shift.is_(True),
 )
+# The store's rostered shifts that end after ``since`` and start before ``until``, with the
+# couriers' payloads: a courier off shift now counts from its rostered start.
+_ROSTER = (
+    select(
+        rostered_shifts.c.courier_id,
+        rostered_shifts.c.starts_at,
+        rostered_shifts.c.ends_at,
+        couriers.c.capacity_totes,
+        couriers.c.capacity_weight_g,
+    )
+    .select_from(rostered_shifts.join(couriers, couriers.c.id == rostered_shifts.c.courier_id))
+    .where(
+        rostered_shifts.c.tenant_id == bindparam("tenant_id"),
+        rostered_shifts.c.store_id == bindparam("store_id"),
+        rostered_shifts.c.ends_at > bindparam("since"),
+        rostered_shifts.c.starts_at < bindparam("until"),
+    )
+    .order_by(rostered_shifts.c.courier_id, rostered_shifts.c.starts_at)
+)
+# How far back the promise looks at the roster, to find a courier still out past its shift's end
+# (a trip or two); and how far ahead by default (callers pass the end of the slots they offer).
+ROSTER_BEHIND = timedelta(hours=2)
+ROSTER_AHEAD = timedelta(hours=24)
 _PLANNED_STOPS = (
     select(trips.c.id, trips.c.status, trips.c.courier_id, trips.c.planned_start, trips.c.planned_back)
     .add_columns(trip_stops.c.order_id)
@@ -125,12 +149,115 @@ def store_couriers(conn: Connection, tenant_id: str, store_id: str) -> list[Cour
     ]
 
 
+# A rostered shift longer than a day is a typing error, not a shift.
+LONGEST_SHIFT = timedelta(hours=24)
+
+
+class ShiftOverlaps(Conflict):
+    code = "shift_overlaps"
+
+
+class RosteredShiftNotFound(NotFound):
+    code = "rostered_shift_not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class RosteredShift:
+    id: str
+    store_id: str
+    courier_id: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+def roster_shift(
+    conn: Connection,
+    *,
+    tenant_id: str,
+    store_id: str,
+    courier_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    now: datetime,
+) -> RosteredShift:
+    """Roster ``courier_id`` from ``starts_at`` to ``ends_at``. Shifts of one courier may touch
+    (back to back) but not overlap."""
+    for name, instant in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if instant.tzinfo is None:
+            raise ValidationFailed(f"{name} needs a time zone", field=name)
+    if ends_at <= starts_at:
+        raise ValidationFailed("a shift must end after it starts", field="ends_at")
+    if ends_at - starts_at > LONGEST_SHIFT:
+        raise ValidationFailed("a shift lasts at most a day", field="ends_at")
+    if ends_at <= now:
+        raise ValidationFailed("that shift is over already", field="ends_at")
+    clash = conn.execute(
+        select(rostered_shifts.c.id, rostered_shifts.c.starts_at, rostered_shifts.c.ends_at).where(
+            rostered_shifts.c.tenant_id == tenant_id,
+            rostered_shifts.c.courier_id == courier_id,
+            rostered_shifts.c.starts_at < ends_at,
+            rostered_shifts.c.ends_at > starts_at,
+        )
+    ).first()
+    if clash is not None:
+        raise ShiftOverlaps(
+            "this courier is rostered then already",
+            shift_id=clash.id,
+            starts_at=clash.starts_at.isoformat(),
+            ends_at=clash.ends_at.isoformat(),
+        )
+    shift = RosteredShift(new_id(), store_id, courier_id, starts_at, ends_at)
+    conn.execute(
+        insert(rostered_shifts).values(
+            id=shift.id,
+            tenant_id=tenant_id,
+            store_id=store_id,
+            courier_id=courier_id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            created_at=now,
+        )
+    )
+    return shift
+
+
+def unroster_shift(conn: Connection, *, tenant_id: str, store_id: str, shift_id: str) -> None:
+    gone = conn.execute(
+        delete(rostered_shifts).where(
+            rostered_shifts.c.tenant_id == tenant_id,
+            rostered_shifts.c.store_id == store_id,
+            rostered_shifts.c.id == shift_id,
+        )
+    )
+    if gone.rowcount == 0:
+        raise RosteredShiftNotFound("no such rostered shift at this store", shift_id=shift_id)
+
+
+def store_roster(
+    conn: Connection, tenant_id: str, store_id: str, since: datetime, until: datetime
+) -> list[RosteredShift]:
+    """The store's rostered shifts that end after ``since`` and start before ``until``, by start."""
+    rows = conn.execute(
+        select(rostered_shifts)
+        .where(
+            rostered_shifts.c.tenant_id == tenant_id,
+            rostered_shifts.c.store_id == store_id,
+            rostered_shifts.c.ends_at > since,
+            rostered_shifts.c.starts_at < until,
+        )
+        .order_by(rostered_shifts.c.starts_at, rostered_shifts.c.courier_id)
+    )
+    return [RosteredShift(r.id, r.store_id, r.courier_id, r.starts_at, r.ends_at) for r in rows]
+
+
 @dataclass(frozen=True, slots=True)
 class CourierPlan:
-    """What the promise needs from the dispatcher: when each courier on shift is back at the store
-    (after its ride, or after the trip it is loading), the trips planned but not loaded yet, and
-    which orders those trips carry (they need no courier of their own any more). ``can_carry``
-    says, for each instant of ``free_at``, whether that courier can carry the load asked about.
+    """What the promise needs from the dispatcher and the roster: when each courier is free (back
+    at the store after its ride or the trip it is loading; a courier rostered later, from its
+    shift's start), when its rostered shift ends (``off_at``, ``None``: not rostered to end), the
+    trips planned but not loaded yet, and which orders those trips carry (they need no courier of
+    their own any more). ``can_carry`` says, for each instant of ``free_at``, whether that courier
+    can carry the load asked about.
 
     A planned trip is kept as a ride, ``(leaves, busy for)``, not as a hold on the courier it was
     planned for: it is re-planned every round, and until it leaves the courier is free for
@@ -139,15 +266,30 @@ class CourierPlan:
 
     free_at: list[datetime]
     can_carry: list[bool]
+    off_at: list[datetime | None]
     planned_rides: list[tuple[datetime, timedelta]]  # (leaves, how long the trip keeps a courier)
     planned_orders: frozenset[str]
 
 
+@dataclass(frozen=True, slots=True)
+class _Availability:
+    courier_id: str
+    free_at: datetime
+    off_at: datetime | None
+    fits: bool
+
+
 def courier_plan(
-    conn: Connection, tenant_id: str, store_id: str, now: datetime, carrying: Load = Load()
+    conn: Connection,
+    tenant_id: str,
+    store_id: str,
+    now: datetime,
+    carrying: Load = Load(),
+    roster_until: datetime | None = None,
 ) -> CourierPlan:
-    """Couriers' free times, whether each can carry ``carrying`` (a new order's estimated load),
-    and the trips the last dispatch round planned or loaded."""
+    """Couriers' free times and shift ends, whether each can carry ``carrying`` (a new order's
+    estimated load), and the trips the last dispatch round planned or loaded. Shifts rostered to
+    start from ``roster_until`` on (default: a day ahead) are left out."""
     store = {"tenant_id": tenant_id, "store_id": store_id}
     free: dict[str, datetime] = {}
     fits: dict[str, bool] = {}
@@ -164,13 +306,56 @@ def courier_plan(
                 free[row.courier_id] = max(free[row.courier_id], row.planned_back)
         else:
             rides[row.id] = (max(row.planned_start, now), row.planned_back - row.planned_start)
-    by_free_time = sorted(free, key=lambda courier_id: (free[courier_id], courier_id))
+    roster = conn.execute(
+        _ROSTER, {**store, "since": now - ROSTER_BEHIND, "until": roster_until or now + ROSTER_AHEAD}
+    ).all()
+    available = _availability(free, fits, roster, carrying, now)
+    available.sort(key=lambda a: (a.free_at, a.courier_id))
     return CourierPlan(
-        [free[c] for c in by_free_time],
-        [fits[c] for c in by_free_time],
+        [a.free_at for a in available],
+        [a.fits for a in available],
+        [a.off_at for a in available],
         sorted(rides.values()),
         frozenset(planned),
     )
+
+
+def _availability(
+    free: dict[str, datetime], fits: dict[str, bool], roster: Sequence[Any], carrying: Load, now: datetime
+) -> list[_Availability]:
+    """One entry per courier on shift (until its rostered shift ends: back-to-back shifts are one;
+    past the end, working over, it takes no new ride; not rostered, no end), and one per later
+    rostered shift. A courier rostered now but not on shift (late, absent) is not counted."""
+    shifts: dict[str, list[list[datetime]]] = {}
+    payload: dict[str, bool] = {}
+    for row in roster:
+        merged = shifts.setdefault(row.courier_id, [])
+        if merged and row.starts_at <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], row.ends_at)
+        else:
+            merged.append([row.starts_at, row.ends_at])
+        payload[row.courier_id] = carrying.fits(Load(row.capacity_totes, row.capacity_weight_g))
+    entries: list[_Availability] = []
+    for courier_id, windows in shifts.items():
+        current: list[datetime] | None = None
+        if courier_id in free:
+            current = next((w for w in windows if w[0] <= now < w[1]), None)
+            if current is None and windows[0][0] > now:
+                current = windows[0]  # started early: the first rostered shift's end
+            # Working over a shift that has ended: finishing its trips, taking no new one.
+            off = current[1] if current is not None else now
+            entries.append(_Availability(courier_id, free[courier_id], off, fits[courier_id]))
+        entries += [
+            _Availability(courier_id, w[0], w[1], payload[courier_id])
+            for w in windows
+            if w[0] > now and w is not current
+        ]
+    entries += [
+        _Availability(courier_id, free_at, None, fits[courier_id])
+        for courier_id, free_at in free.items()
+        if courier_id not in shifts
+    ]
+    return entries
 
 
 def recent_orders_per_trip(conn: Connection, tenant_id: str, store_id: str, since: datetime) -> float:

@@ -82,6 +82,7 @@ from newretail.delivery.planning import (
     policy_by_name,
 )
 from newretail.delivery.repository import (
+    CourierNotFound,
     DeliveryRepository,
     StopNotFound,
     TripNotFound,
@@ -333,6 +334,54 @@ def store_couriers(uow: UnitOfWork, *, tenant_id: str, store_id: str) -> list[Co
             tenant_id, store_id, on_shift_only=False, for_update=False
         )
     return [_courier_view(r) for r in rows]
+
+
+def roster_shift(
+    uow: UnitOfWork, *, tenant_id: str, store_id: str, courier_id: str, starts_at: datetime, ends_at: datetime
+) -> roster.RosteredShift:
+    """Roster a courier of ``store_id`` for a shift ahead; the promise counts couriers by it."""
+    with uow:
+        shift = roster_shift_within(
+            uow, tenant_id=tenant_id, store_id=store_id, courier_id=courier_id, starts_at=starts_at, ends_at=ends_at
+        )
+        uow.commit()
+    return shift
+
+
+def roster_shift_within(
+    uow: UnitOfWork, *, tenant_id: str, store_id: str, courier_id: str, starts_at: datetime, ends_at: datetime
+) -> roster.RosteredShift:
+    row = DeliveryRepository(uow.conn).courier(tenant_id, courier_id, for_update=True)
+    if row.store_id != store_id:
+        raise CourierNotFound("no such courier at this store", courier_id=courier_id, store_id=store_id)
+    return roster.roster_shift(
+        uow.conn,
+        tenant_id=tenant_id,
+        store_id=store_id,
+        courier_id=courier_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        now=uow.clock.now(),
+    )
+
+
+def unroster_shift(uow: UnitOfWork, *, tenant_id: str, store_id: str, shift_id: str) -> None:
+    """Take a rostered shift off the roster (the courier's worked shifts are not touched)."""
+    with uow:
+        roster.unroster_shift(uow.conn, tenant_id=tenant_id, store_id=store_id, shift_id=shift_id)
+        uow.commit()
+
+
+def store_roster(
+    uow: UnitOfWork, *, tenant_id: str, store_id: str, since: datetime, until: datetime
+) -> list[roster.RosteredShift]:
+    if since.tzinfo is None or until.tzinfo is None:
+        raise ValidationFailed("the period needs a time zone", field="from")
+    if until <= since:
+        raise ValidationFailed("the period must end after it starts", field="until")
+    with joined(uow):
+        TenancyRepository(uow.conn).store(tenant_id, store_id)
+        return roster.store_roster(uow.conn, tenant_id, store_id, since, until)
 
 
 def start_shift(uow: UnitOfWork, *, tenant_id: str, courier_id: str, position: Point | None = None) -> CourierView:

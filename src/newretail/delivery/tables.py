@@ -1,4 +1,4 @@
-"""Delivery tables: the courier roster and live state, shifts, trips and their stops, the dispatch
+"""Delivery tables: the courier roster and live state, shifts worked and rostered, trips and their stops, the dispatch
 cache of each order's drop-off and load, and each store's last dispatch round."""
 
 from __future__ import annotations
@@ -43,6 +43,22 @@ courier_shifts = Table(
     Column("ended_at", UTCDateTime(), nullable=True),
 )
 Index("ix_courier_shifts_courier", courier_shifts.c.courier_id, courier_shifts.c.started_at)
+
+# The roster ahead: who is meant to work when. The promise reads it (a courier counts only within
+# a rostered shift, and one rostered later counts from its start); the shifts worked are above.
+rostered_shifts = Table(
+    "rostered_shifts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id"), nullable=False),
+    Column("store_id", String(36), ForeignKey("stores.id"), nullable=False),
+    Column("courier_id", String(36), ForeignKey("couriers.id"), nullable=False),
+    Column("starts_at", UTCDateTime(), nullable=False),
+    Column("ends_at", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+Index("ix_rostered_shifts_store", rostered_shifts.c.tenant_id, rostered_shifts.c.store_id, rostered_shifts.c.ends_at)
+Index("ix_rostered_shifts_courier", rostered_shifts.c.courier_id, rostered_shifts.c.starts_at)
 
 # What dispatch needs to know about an order, read once from the order document and kept here so a
 # dispatch round reads no documents: where it goes, how much it weighs, when it may leave.

@@ -299,8 +299,10 @@ class StoreLoad:
 
     ``picker_free_at``: one instant per picker on (or starting) shift — when they are next free;
     an instant at or before ``now`` means idle. ``courier_free_at``: likewise per courier (idle
-    now, or back from the current ride); ``courier_can_carry`` says, courier by courier, whether
-    it can carry the new order (empty: every courier can). ``courier_rides``: rides already due
+    now, or back from the current ride), and for a courier rostered later, the start of its shift;
+    ``courier_off_at`` says when each one's rostered shift ends (``None``, or empty for all: not
+    rostered to end), and a courier takes no ride at or after that; ``courier_can_carry`` says,
+    courier by courier, whether it can carry the new order (empty: every courier can). ``courier_rides``: rides already due
     that will take a courier when they leave (planned trips, picked orders). ``orders_per_hour``:
     the store's recent order rate (``None``: unknown, estimate it from the queue).
     """
@@ -310,6 +312,7 @@ class StoreLoad:
     picker_free_at: Sequence[datetime] = ()
     courier_free_at: Sequence[datetime] = ()
     courier_can_carry: Sequence[bool] = ()
+    courier_off_at: Sequence[datetime | None] = ()
     courier_rides: Sequence[CourierRide] = ()
     slots: Sequence[DeliverySlot] = ()
     orders_per_hour: float | None = None
@@ -325,6 +328,11 @@ class StoreLoad:
             _require_aware(instant, "free_at")
         if self.courier_can_carry and len(self.courier_can_carry) != len(self.courier_free_at):
             raise ValidationFailed("say for every courier whether it can carry the order", field="courier_can_carry")
+        if self.courier_off_at and len(self.courier_off_at) != len(self.courier_free_at):
+            raise ValidationFailed("say for every courier when its shift ends (or None)", field="courier_off_at")
+        for off in self.courier_off_at:
+            if off is not None:
+                _require_aware(off, "off_at")
 
 
 class PromiseKind(StrEnum):
@@ -430,40 +438,18 @@ def quote_promise(
     delivery_eta: datetime | None = None
     unavailable: str | None = None
     can_carry = list(load.courier_can_carry) or [True] * len(load.courier_free_at)
+    off_at = list(load.courier_off_at) or [None] * len(load.courier_free_at)
     if distance_m is not None and not load.courier_free_at:
         unavailable = "no courier is on shift"
     elif distance_m is not None and not any(can_carry):
         unavailable = "no courier on shift can carry an order this large"
     elif distance_m is not None:
         ready = pick_complete_at + timedelta(seconds=config.dispatch_seconds)
-        # (free at, can carry ours, which): the rides ahead take whichever courier is free first,
-        # on a tie one that could not carry ours
-        couriers = [
-            (max(free_at, now), fits, i)
-            for i, (free_at, fits) in enumerate(zip(load.courier_free_at, can_carry, strict=True))
-        ]
-        heapq.heapify(couriers)
-        every_courier_fits = all(can_carry)
-
-        def first_free_for_ours() -> datetime:
-            return couriers[0][0] if every_courier_fits else min(at for at, fits, _ in couriers if fits)
-
-        share = load.orders_per_trip
-        rides = [(r.leaves, r.busy) for r in load.courier_rides]
-        rides += [
-            (ready_ahead, timedelta(seconds=2 * config.ride.ride_seconds(distance_ahead) / share))
-            for ready_ahead, distance_ahead in ahead_ready
-        ]
-        # Every ride due before ours could leave goes first: due before it is ready, or before
-        # the first courier who can carry it is free (a planned trip's start is often just its
-        # courier's return). Ties go to the others: they were placed or planned earlier.
-        for leaves_at, busy in sorted(rides):
-            if leaves_at > max(ready, first_free_for_ours()):
-                break
-            free_at, fits, which = heapq.heappop(couriers)
-            heapq.heappush(couriers, (max(leaves_at, free_at) + busy, fits, which))
-        leaves = max(ready, first_free_for_ours())
-        delivery_eta = leaves + timedelta(seconds=config.ride.ride_seconds(distance_m))
+        leaves = _our_departure(load, can_carry, off_at, ready, ahead_ready, config)
+        if leaves is None:
+            unavailable = "every courier who can carry it ends their shift before it is ready"
+        else:
+            delivery_eta = leaves + timedelta(seconds=config.ride.ride_seconds(distance_m))
 
     express: ExpressOffer | None = None
     slots: tuple[SlotOffer, ...] = ()
@@ -472,8 +458,18 @@ def quote_promise(
         if delivery_eta <= deadline:
             express = ExpressOffer(delivery_eta, deadline)
         eta = delivery_eta
+        carriers = [
+            (max(free_at, now), off)
+            for free_at, fits, off in zip(load.courier_free_at, can_carry, off_at, strict=True)
+            if fits
+        ]
+
+        def someone_rostered(slot: DeliverySlot) -> bool:
+            return any(free < slot.end and (off is None or off > slot.start) for free, off in carriers)
+
         feasible = sorted(
-            (s for s in load.slots if s.remaining > 0 and s.end > now and eta <= s.end), key=lambda s: s.start
+            (s for s in load.slots if s.remaining > 0 and s.end > now and eta <= s.end and someone_rostered(s)),
+            key=lambda s: s.start,
         )
         slots = tuple(SlotOffer(s.start, s.end, s.remaining) for s in feasible[: config.max_slots_offered])
 
@@ -488,6 +484,59 @@ def quote_promise(
         slots=slots,
         delivery_unavailable=unavailable,
     )
+
+
+def _our_departure(
+    load: StoreLoad,
+    can_carry: Sequence[bool],
+    off_at: Sequence[datetime | None],
+    ready: datetime,
+    ahead_ready: Sequence[tuple[datetime, int]],
+    config: PromiseConfig,
+) -> datetime | None:
+    """When the new order leaves the store: once it is ready and a courier who can carry it is
+    free, after every ride due before that (``None``: each such courier's shift ends first)."""
+    now = load.now
+    # (free at, can carry ours, which): the rides ahead take whichever courier is free first,
+    # on a tie one that could not carry ours; a courier whose shift has ended takes none.
+    couriers = [
+        (max(free_at, now), fits, i)
+        for i, (free_at, fits) in enumerate(zip(load.courier_free_at, can_carry, strict=True))
+    ]
+    heapq.heapify(couriers)
+    simple = all(can_carry) and all(off is None for off in off_at)
+
+    def on_shift_at(which: int, instant: datetime) -> bool:
+        off = off_at[which]
+        return off is None or instant < off
+
+    def ours() -> datetime | None:
+        if simple:
+            return max(ready, couriers[0][0]) if couriers else None
+        leaving = [max(ready, at) for at, fits, which in couriers if fits and on_shift_at(which, max(ready, at))]
+        return min(leaving, default=None)
+
+    share = load.orders_per_trip
+    rides = [(r.leaves, r.busy) for r in load.courier_rides]
+    rides += [
+        (ready_ahead, timedelta(seconds=2 * config.ride.ride_seconds(distance_ahead) / share))
+        for ready_ahead, distance_ahead in ahead_ready
+    ]
+    # Every ride due before ours could leave goes first: due before it is ready, or before the
+    # first courier who can carry it is free (a planned trip's start is often just its courier's
+    # return). Ties go to the others: they were placed or planned earlier.
+    for leaves_at, busy in sorted(rides):
+        departure = ours()
+        if departure is None or leaves_at > departure:
+            break
+        while couriers:
+            free_at, fits, which = heapq.heappop(couriers)
+            starts = max(leaves_at, free_at)
+            if on_shift_at(which, starts):
+                heapq.heappush(couriers, (starts + busy, fits, which))
+                break
+            # gone home: no ride for this courier any more
+    return ours()
 
 
 _NEW_ORDER = "\uffff new order"  # sorts after every real id, so the new order joins the tail

@@ -349,7 +349,11 @@ def _store_load(
     # loading hold their couriers until they are back, the trips only planned take a courier
     # when they are due to leave.
     underway = [r for r in live if r.status != OrderStatus.PLACED.value]
-    dispatch = courier_plan(uow.conn, tenant_id, store_id, now, carrying)
+    length = ops.slot_length
+    starts = slot_starts(_next_boundary(now, length), ops.slots_ahead, length, store.is_open)
+    # The roster matters up to the last slot offered (express is sooner).
+    roster_until = max(starts, default=now) + max(length, ops.promise.express_limit)
+    dispatch = courier_plan(uow.conn, tenant_id, store_id, now, carrying, roster_until)
     sharing = recent_orders_per_trip(uow.conn, tenant_id, store_id, now - TRIP_SHARING_WINDOW)
     rides = [CourierRide(leaves, busy) for leaves, busy in dispatch.planned_rides]
     ride = ops.promise.ride
@@ -361,9 +365,6 @@ def _store_load(
             leaves = max(leaves, slot_from)
         round_trip = 2 * ride.ride_seconds(r.distance_m) / sharing
         rides.append(CourierRide(leaves, timedelta(seconds=round_trip)))
-    length = ops.slot_length
-    first = _next_boundary(now, length)
-    starts = slot_starts(first, ops.slots_ahead, length, store.is_open)
     slots = slot_grid(starts, ops.slot_capacity, repo.slot_bookings(store_id, starts), length)
     recent = repo.count_orders_placed_since(tenant_id, store_id, now - ORDER_RATE_WINDOW)
     return StoreLoad(
@@ -372,6 +373,7 @@ def _store_load(
         picker_free_at=FulfilmentRepository(uow.conn).picker_free_times(tenant_id, store_id, now),
         courier_free_at=dispatch.free_at,
         courier_can_carry=dispatch.can_carry,
+        courier_off_at=dispatch.off_at,
         courier_rides=rides,
         slots=slots,
         orders_per_hour=recent * (timedelta(hours=1) / ORDER_RATE_WINDOW),

@@ -26,6 +26,7 @@ ratio to the lower bound.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -123,7 +124,38 @@ class DispatchingCouriers:
                         sim.at(begins, partial(self._shift_starts, courier))
                         if ends < sim.horizon_s:
                             sim.at(ends, partial(self._shift_ends, courier))
+            self._roster(store.id, store.courier_ids)
         sim.every(spec.tick_seconds, self._cadence)
+
+    def _roster(self, store_id: str, courier_ids: Sequence[Sequence[str]]) -> None:
+        """The store's roster, as a manager would enter it ahead: the promise reads it."""
+        sim = self.sim
+        now = sim.runtime.clock.now()
+        wanted = [
+            (courier_id, begins, ends)
+            for shift, ids in zip(sim.scenario.staff.couriers, courier_ids, strict=True)
+            for begins, ends in sim.shift_periods(shift)
+            for courier_id in ids
+            if ends > now
+        ]
+        if not wanted:
+            return
+        uow = sim.runtime.uow()
+        with uow:
+            since, until = min(w[1] for w in wanted), max(w[2] for w in wanted)
+            rostered = delivery.store_roster(uow, tenant_id=sim.tenant_id, store_id=store_id, since=since, until=until)
+            for courier_id, begins, ends in wanted:
+                if any(r.courier_id == courier_id and r.starts_at < ends and begins < r.ends_at for r in rostered):
+                    continue  # a run carried on over the same database rostered it already
+                delivery.roster_shift_within(
+                    uow,
+                    tenant_id=sim.tenant_id,
+                    store_id=store_id,
+                    courier_id=courier_id,
+                    starts_at=begins,
+                    ends_at=ends,
+                )
+            uow.commit()
 
     def order_placed(self, sim: Simulation, order_id: str, store_id: str) -> None:
         return None  # it joins the store's pool; the next cadence round sees it

@@ -253,23 +253,30 @@ class Simulation:
         action()
 
     # -- staff shifts -------------------------------------------------------------------------
-    def shift_windows(self, shift: ShiftSpec) -> list[tuple[float, float]]:
-        """Each day's [start, end) of the shift, clipped to the demand window, in simulated seconds."""
+    def shift_periods(self, shift: ShiftSpec) -> list[tuple[datetime, datetime]]:
+        """Each day's shift that overlaps the demand window, from its start to its end (as the
+        roster has it: not clipped)."""
         tz = self.start.tzinfo
         first: date = (self.start - timedelta(days=1)).date()
         last: date = (self.start + self.scenario.duration).date()
-        windows = []
+        periods = []
         day = first
         while day <= last:
             begins = datetime.combine(day, shift.start_time, tzinfo=tz)
             ends = datetime.combine(day, shift.end_time, tzinfo=tz)
             if ends <= begins:
                 ends += timedelta(days=1)
-            a, b = max(self.seconds(begins), 0.0), min(self.seconds(ends), self.horizon_s)
-            if a < b:
-                windows.append((a, b))
+            if max(self.seconds(begins), 0.0) < min(self.seconds(ends), self.horizon_s):
+                periods.append((begins, ends))
             day += timedelta(days=1)
-        return windows
+        return periods
+
+    def shift_windows(self, shift: ShiftSpec) -> list[tuple[float, float]]:
+        """Each day's [start, end) of the shift, clipped to the demand window, in simulated seconds."""
+        return [
+            (max(self.seconds(begins), 0.0), min(self.seconds(ends), self.horizon_s))
+            for begins, ends in self.shift_periods(shift)
+        ]
 
     def _schedule_pickers(self, store: StoreAgent) -> None:
         for spec_index, shift in enumerate(self.scenario.staff.pickers):

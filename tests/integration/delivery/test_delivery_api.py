@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from newretail.delivery import services as delivery
@@ -187,6 +188,7 @@ def test_tenants_are_isolated(client, world, other_world, depot) -> None:  # typ
         ("get", f"/stores/{store}/dispatch"),
         ("get", f"/stores/{store}/trips"),
         ("get", f"/stores/{store}/couriers"),
+        ("get", f"/stores/{store}/roster"),
         ("post", f"/stores/{store}/dispatch/tick"),
     ]:
         answer = getattr(client, method)(path, headers=rival_admin)
@@ -204,3 +206,38 @@ def test_tenants_are_isolated(client, world, other_world, depot) -> None:  # typ
     assert depot.status(order_id) is OrderStatus.OUT_FOR_DELIVERY  # nothing happened to it
     # Our own courier cannot act on another courier's stop either.
     assert client.get("/courier/me", headers=rival_rider).json()["id"] != courier_id
+
+
+def test_a_manager_rosters_shifts_through_the_api(client, world, depot) -> None:  # type: ignore[no-untyped-def]
+    admin = world.login(client)
+    courier_id = depot.courier("Rostered", on_shift=False)
+    store = world.store.id
+    now = depot.runtime.clock.now()
+
+    def shift(hours_from: int, hours_to: int) -> dict[str, str]:
+        return {
+            "starts_at": (now + timedelta(hours=hours_from)).isoformat(),
+            "ends_at": (now + timedelta(hours=hours_to)).isoformat(),
+        }
+
+    key = {"Idempotency-Key": "roster-1"}
+    first = client.post(f"/stores/{store}/couriers/{courier_id}/roster", json=shift(1, 5), headers={**admin, **key})
+    again = client.post(f"/stores/{store}/couriers/{courier_id}/roster", json=shift(1, 5), headers={**admin, **key})
+    assert first.status_code == again.status_code == 201, first.text
+    assert first.json() == again.json() and first.json()["courier_id"] == courier_id
+    overlap = client.post(f"/stores/{store}/couriers/{courier_id}/roster", json=shift(4, 6), headers=admin)
+    assert overlap.status_code == 409 and overlap.json()["code"] == "shift_overlaps", overlap.text
+    backwards = client.post(f"/stores/{store}/couriers/{courier_id}/roster", json=shift(6, 5), headers=admin)
+    assert backwards.status_code == 422 and "end after it starts" in backwards.json()["message"]
+    naive = {"starts_at": "2030-01-01T09:00:00", "ends_at": "2030-01-01T17:00:00"}
+    refused = client.post(f"/stores/{store}/couriers/{courier_id}/roster", json=naive, headers=admin)
+    assert refused.status_code == 422 and "time zone" in refused.json()["message"]
+    unknown = client.post(f"/stores/{store}/couriers/nobody/roster", json=shift(7, 9), headers=admin)
+    assert unknown.status_code == 404
+
+    listed = client.get(f"/stores/{store}/roster", headers=admin)
+    assert listed.status_code == 200 and [s["id"] for s in listed.json()] == [first.json()["id"]]
+    gone = client.delete(f"/stores/{store}/roster/{first.json()['id']}", headers=admin)
+    assert gone.status_code == 204
+    assert client.get(f"/stores/{store}/roster", headers=admin).json() == []
+    assert client.delete(f"/stores/{store}/roster/{first.json()['id']}", headers=admin).status_code == 404

@@ -17,7 +17,7 @@ from newretail.core.clock import SimulatedClock, SystemClock
 from newretail.core.db import make_engine
 from newretail.core.runtime import Runtime
 from newretail.core.settings import Settings
-from newretail.delivery.tables import couriers, delivery_jobs, trip_stops, trips
+from newretail.delivery.tables import couriers, delivery_jobs, rostered_shifts, trip_stops, trips
 from newretail.fulfilment.tables import pickings
 from newretail.ordering.tables import orders
 from newretail.schema import load_all_tables
@@ -278,3 +278,22 @@ def test_events_soon_after_a_round_share_the_next_one(
     if gap == 0:  # events are served at once: some rounds follow the last closely
         assert min(spacings) < 40
     assert compute_kpis(result.log)["deliveries_unfinished"] == 0
+
+
+def test_the_twin_rosters_its_couriers_shifts_as_a_manager_would(twin_engine: Engine, tiny: dict[str, Any]) -> None:
+    tiny["staff"] = {
+        **tiny["staff"],
+        "couriers": [*tiny["staff"]["couriers"], {"start": "17:03", "end": "17:30", "count": 1, "vehicle": "ebike"}],
+    }
+    result = run(twin_engine, parse_scenario(tiny))
+    with twin_engine.connect() as conn:
+        rows = conn.execute(select(rostered_shifts).where(rostered_shifts.c.tenant_id == result.world.tenant_id)).all()
+    start = result.scenario.start
+    hours = Counter(
+        (r.store_id, (r.starts_at - start).total_seconds() / 60, (r.ends_at - start).total_seconds() / 60) for r in rows
+    )
+    # Not clipped to the six minutes of demand: the roster says when couriers really work.
+    assert hours == Counter(
+        {(store.id, -60.0, 300.0): 3 for store in result.world.stores}
+        | {(store.id, 3.0, 30.0): 1 for store in result.world.stores}
+    )

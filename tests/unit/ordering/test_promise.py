@@ -298,3 +298,76 @@ def test_slots_the_store_is_not_open_for_throughout_are_left_out() -> None:
     ]
     assert slot_starts(datetime(2026, 1, 5, 22, 0, tzinfo=UTC), 1, long_slots, is_open) == []
     assert slot_starts(evening, 3) == [evening + timedelta(hours=i) for i in range(3)]  # no hours: all
+
+
+def test_a_courier_takes_no_ride_after_its_rostered_shift_ends() -> None:
+    # Ready at +2 min (pick 60 s, dispatch 60 s). The bike free now goes home at +1 min; the one
+    # rostered from +15 min takes the order then.
+    store = StoreLoad(
+        now=NOW,
+        picker_free_at=[NOW],
+        courier_free_at=[NOW, NOW + timedelta(minutes=15)],
+        courier_off_at=[NOW + timedelta(minutes=1), NOW + timedelta(hours=4)],
+    )
+    quote = quote_promise(store, item_count=0, distance_m=1000, config=CONFIG)
+    assert quote.delivery_eta == NOW + timedelta(minutes=15, seconds=240)
+    # Leaving before the shift ends is enough (the courier rides back in overtime, as couriers do).
+    staying = StoreLoad(
+        now=NOW, picker_free_at=[NOW], courier_free_at=[NOW], courier_off_at=[NOW + timedelta(minutes=3)]
+    )
+    assert quote_promise(staying, item_count=0, distance_m=1000, config=CONFIG).delivery_eta == NOW + timedelta(
+        seconds=120 + 240
+    )
+    # A ride due first skips a courier gone home and takes the next one.
+    ride = CourierRide(NOW + timedelta(minutes=1), timedelta(minutes=20))
+    two = StoreLoad(
+        now=NOW,
+        picker_free_at=[NOW],
+        courier_free_at=[NOW, NOW],
+        courier_off_at=[NOW + timedelta(seconds=30), None],
+        courier_rides=[ride],
+    )
+    assert quote_promise(two, item_count=0, distance_m=1000, config=CONFIG).delivery_eta == NOW + timedelta(
+        minutes=21, seconds=240
+    )
+
+
+def test_no_delivery_quote_when_every_courier_who_can_carry_it_goes_home_first() -> None:
+    store = StoreLoad(
+        now=NOW,
+        picker_free_at=[NOW],
+        courier_free_at=[NOW, NOW],
+        courier_can_carry=[True, False],  # the car can; the bike, on till later, cannot
+        courier_off_at=[NOW + timedelta(minutes=1), NOW + timedelta(hours=3)],
+        slots=SLOTS,
+    )
+    quote = quote_promise(store, item_count=5, distance_m=1000, config=CONFIG)
+    assert quote.delivery_eta is None and quote.express is None and quote.slots == ()
+    assert quote.delivery_unavailable == "every courier who can carry it ends their shift before it is ready"
+    with pytest.raises(OfferNotAvailable, match="ends their shift"):
+        quote.express_promise()
+    with pytest.raises(ValidationFailed, match="when its shift ends"):
+        StoreLoad(now=NOW, courier_free_at=[NOW, NOW], courier_off_at=[None])
+    with pytest.raises(ValidationFailed):
+        StoreLoad(now=NOW, courier_free_at=[NOW], courier_off_at=[datetime(2026, 1, 5, 13, 0)])
+
+
+def test_a_slot_is_offered_only_while_a_courier_who_can_carry_it_is_rostered() -> None:
+    # SLOTS start at 13:00, hourly; 14:00 is full. The only courier works until 15:30; a car that
+    # could carry it too but does not fit this order starts at 16:00.
+    store = StoreLoad(
+        now=NOW,
+        picker_free_at=[NOW],
+        courier_free_at=[NOW, NOW + timedelta(hours=4)],
+        courier_can_carry=[True, False],
+        courier_off_at=[NOW + timedelta(hours=3, minutes=30), None],
+        slots=SLOTS,
+    )
+    quote = quote_promise(store, item_count=5, distance_m=1000, config=PromiseConfig(max_slots_offered=10))
+    assert [s.start.hour for s in quote.slots] == [13, 15]
+    # Rostered later: slots from its start on, and no express now.
+    later = StoreLoad(
+        now=NOW, picker_free_at=[NOW], courier_free_at=[NOW + timedelta(hours=3)], courier_off_at=[None], slots=SLOTS
+    )
+    quote = quote_promise(later, item_count=5, distance_m=1000, config=PromiseConfig(max_slots_offered=10))
+    assert quote.express is None and [s.start.hour for s in quote.slots] == [15, 16, 17, 18]
