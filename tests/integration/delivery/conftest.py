@@ -52,14 +52,7 @@ class Depot:
         lines: tuple[tuple[str, int], ...] = (("MILK-1", 1),),
         payment_mode: PaymentMode = PaymentMode.PAY_ON_DELIVERY,
     ) -> str:
-        for sku, quantity in lines:
-            ordering.set_cart_line(
-                self.runtime.uow(),
-                tenant_id=self.tenant_id,
-                customer_id=self.world.customer.id,
-                product_id=self.shop.ids[sku],
-                quantity=quantity,
-            )
+        self.fill_cart(lines)
         placed = ordering.checkout(
             self.runtime.uow(),
             tenant_id=self.tenant_id,
@@ -70,6 +63,16 @@ class Depot:
             payment_mode=payment_mode,
         )
         return str(placed["id"])
+
+    def fill_cart(self, lines: tuple[tuple[str, int], ...]) -> None:
+        for sku, quantity in lines:
+            ordering.set_cart_line(
+                self.runtime.uow(),
+                tenant_id=self.tenant_id,
+                customer_id=self.world.customer.id,
+                product_id=self.shop.ids[sku],
+                quantity=quantity,
+            )
 
     def clear_cart(self) -> None:
         for product_id in self.shop.ids.values():

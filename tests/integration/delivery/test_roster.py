@@ -39,14 +39,7 @@ def _plan(depot: Depot) -> roster.CourierPlan:
 
 def _quote(depot: Depot, lines: tuple[tuple[str, int], ...]) -> ordering.Plan:
     depot.clear_cart()
-    for sku, quantity in lines:
-        ordering.set_cart_line(
-            depot.runtime.uow(),
-            tenant_id=depot.tenant_id,
-            customer_id=depot.world.customer.id,
-            product_id=depot.shop.ids[sku],
-            quantity=quantity,
-        )
+    depot.fill_cart(lines)
     return ordering.quote(
         depot.runtime.uow(),
         tenant_id=depot.tenant_id,
