@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Protocol
 from newretail.core.geo import Point
 from newretail.delivery import services as delivery
 from newretail.delivery.model import DeliveryProof, FailureReason, StopStatus, TripStatus
-from newretail.delivery.roster import ShiftOverlaps
 from newretail.delivery.services import TripStateConflict, TripView
 from newretail.delivery.triggers import DispatchTriggers
 from newretail.sim import events
@@ -139,20 +138,23 @@ class DispatchingCouriers:
             for courier_id in ids
             if ends > now
         ]
+        if not wanted:
+            return
         uow = sim.runtime.uow()
         with uow:
+            since, until = min(w[1] for w in wanted), max(w[2] for w in wanted)
+            rostered = delivery.store_roster(uow, tenant_id=sim.tenant_id, store_id=store_id, since=since, until=until)
             for courier_id, begins, ends in wanted:
-                try:
-                    delivery.roster_shift_within(
-                        uow,
-                        tenant_id=sim.tenant_id,
-                        store_id=store_id,
-                        courier_id=courier_id,
-                        starts_at=begins,
-                        ends_at=ends,
-                    )
-                except ShiftOverlaps:
+                if any(r.courier_id == courier_id and r.starts_at < ends and begins < r.ends_at for r in rostered):
                     continue  # a run carried on over the same database rostered it already
+                delivery.roster_shift_within(
+                    uow,
+                    tenant_id=sim.tenant_id,
+                    store_id=store_id,
+                    courier_id=courier_id,
+                    starts_at=begins,
+                    ends_at=ends,
+                )
             uow.commit()
 
     def order_placed(self, sim: Simulation, order_id: str, store_id: str) -> None:
