@@ -39,6 +39,7 @@ it, it still has room and the ETA falls no later than the slot's end.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -497,24 +498,22 @@ def _our_departure(
     """When the new order leaves the store: once it is ready and a courier who can carry it is
     free, after every ride due before that (``None``: each such courier's shift ends first)."""
     now = load.now
-    # (free at, can carry ours, which): the rides ahead take whichever courier is free first,
-    # on a tie one that could not carry ours; a courier whose shift has ended takes none.
-    couriers = [
+    # (free at, can carry ours, which), kept sorted: the rides ahead take whichever courier is
+    # free first, on a tie one that could not carry ours; a courier whose shift has ended takes none.
+    couriers = sorted(
         (max(free_at, now), fits, i)
         for i, (free_at, fits) in enumerate(zip(load.courier_free_at, can_carry, strict=True))
-    ]
-    heapq.heapify(couriers)
-    simple = all(can_carry) and all(off is None for off in off_at)
-
-    def on_shift_at(which: int, instant: datetime) -> bool:
-        off = off_at[which]
-        return off is None or instant < off
+    )
 
     def ours() -> datetime | None:
-        if simple:
-            return max(ready, couriers[0][0]) if couriers else None
-        leaving = [max(ready, at) for at, fits, which in couriers if fits and on_shift_at(which, max(ready, at))]
-        return min(leaving, default=None)
+        # max(ready, free at) never falls along the sorted list: the first courier who can take
+        # ours is the earliest departure.
+        for at, fits, which in couriers:
+            leaving = max(ready, at)
+            off = off_at[which]
+            if fits and (off is None or leaving < off):
+                return leaving
+        return None
 
     share = load.orders_per_trip
     rides = [(r.leaves, r.busy) for r in load.courier_rides]
@@ -530,10 +529,11 @@ def _our_departure(
         if departure is None or leaves_at > departure:
             break
         while couriers:
-            free_at, fits, which = heapq.heappop(couriers)
+            free_at, fits, which = couriers.pop(0)
             starts = max(leaves_at, free_at)
-            if on_shift_at(which, starts):
-                heapq.heappush(couriers, (starts + busy, fits, which))
+            off = off_at[which]
+            if off is None or starts < off:
+                bisect.insort(couriers, (starts + busy, fits, which))
                 break
             # gone home: no ride for this courier any more
     return ours()
