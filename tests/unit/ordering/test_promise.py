@@ -4,6 +4,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from newretail.core.errors import ValidationFailed
 from newretail.ordering.promise import (
@@ -371,3 +373,65 @@ def test_a_slot_is_offered_only_while_a_courier_who_can_carry_it_is_rostered() -
     )
     quote = quote_promise(later, item_count=5, distance_m=1000, config=PromiseConfig(max_slots_offered=10))
     assert quote.express is None and [s.start.hour for s in quote.slots] == [15, 16, 17, 18]
+
+
+def departure_one_courier_at_a_time(store: StoreLoad, ready: datetime) -> datetime | None:
+    """The rule spelled out: each ride due before ours takes the courier free first (on a tie one
+    who cannot carry ours, then the first listed) who is still on shift when it starts; those who
+    are not go home. Ours leaves with the earliest courier who can carry it and is on shift then."""
+    count = len(store.courier_free_at)
+    free = [max(at, store.now) for at in store.courier_free_at]
+    fits = list(store.courier_can_carry) or [True] * count
+    off = list(store.courier_off_at) or [None] * count
+    home: set[int] = set()
+
+    def on_shift(i: int, at: datetime) -> bool:
+        return off[i] is None or at < off[i]  # type: ignore[operator]
+
+    def ours() -> datetime | None:
+        leaving = [(i, max(ready, free[i])) for i in range(count) if i not in home and fits[i]]
+        return min((at for i, at in leaving if on_shift(i, at)), default=None)
+
+    for ride in sorted(store.courier_rides, key=lambda r: (r.leaves, r.busy)):
+        departure = ours()
+        if departure is None or ride.leaves > departure:
+            break
+        for i in sorted(set(range(count)) - home, key=lambda i: (free[i], fits[i], i)):
+            starts = max(ride.leaves, free[i])
+            if on_shift(i, starts):
+                free[i] = starts + ride.busy
+                break
+            home.add(i)
+    return ours()
+
+
+minutes = st.integers(min_value=-20, max_value=180).map(lambda m: NOW + timedelta(minutes=m))
+
+
+@st.composite
+def rostered_stores(draw: st.DrawFn) -> StoreLoad:
+    count = draw(st.integers(min_value=1, max_value=12))
+    rides = draw(
+        st.lists(
+            st.builds(CourierRide, minutes, st.integers(min_value=1, max_value=60).map(lambda m: timedelta(minutes=m))),
+            max_size=20,
+        )
+    )
+    return StoreLoad(
+        now=NOW,
+        picker_free_at=[NOW],
+        courier_free_at=draw(st.lists(minutes, min_size=count, max_size=count)),
+        courier_can_carry=draw(st.lists(st.booleans(), min_size=count, max_size=count)),
+        courier_off_at=draw(st.lists(st.none() | minutes, min_size=count, max_size=count)),
+        courier_rides=rides,
+    )
+
+
+@given(rostered_stores())
+def test_the_departure_is_the_one_courier_at_a_time_rule(store: StoreLoad) -> None:
+    quote = quote_promise(store, item_count=3, distance_m=1000, config=CONFIG)
+    expected = departure_one_courier_at_a_time(
+        store, quote.pick_complete_at + timedelta(seconds=CONFIG.dispatch_seconds)
+    )
+    ride = timedelta(seconds=CONFIG.ride.ride_seconds(1000))
+    assert quote.delivery_eta == (None if expected is None else expected + ride)
