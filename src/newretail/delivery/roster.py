@@ -334,7 +334,8 @@ def _availability(
             merged[-1][1] = max(merged[-1][1], row.ends_at)
         else:
             merged.append([row.starts_at, row.ends_at])
-        payload[row.courier_id] = carrying.fits(Load(row.capacity_totes, row.capacity_weight_g))
+        if row.courier_id not in payload:  # the courier's vehicle: the same on each of its shifts
+            payload[row.courier_id] = carrying.fits(Load(row.capacity_totes, row.capacity_weight_g))
     entries: list[_Availability] = []
     for courier_id, windows in shifts.items():
         current: list[datetime] | None = None
