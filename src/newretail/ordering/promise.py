@@ -505,14 +505,16 @@ def _our_departure(
         for i, (free_at, fits) in enumerate(zip(load.courier_free_at, can_carry, strict=True))
     )
 
+    def on_shift_at(which: int, instant: datetime) -> bool:
+        off = off_at[which]
+        return off is None or instant < off
+
     def ours() -> datetime | None:
         # max(ready, free at) never falls along the sorted list: the first courier who can take
         # ours is the earliest departure.
         for at, fits, which in couriers:
-            leaving = max(ready, at)
-            off = off_at[which]
-            if fits and (off is None or leaving < off):
-                return leaving
+            if fits and on_shift_at(which, max(ready, at)):
+                return max(ready, at)
         return None
 
     share = load.orders_per_trip
@@ -531,8 +533,7 @@ def _our_departure(
         while couriers:
             free_at, fits, which = couriers.pop(0)
             starts = max(leaves_at, free_at)
-            off = off_at[which]
-            if off is None or starts < off:
+            if on_shift_at(which, starts):
                 bisect.insort(couriers, (starts + busy, fits, which))
                 break
             # gone home: no ride for this courier any more
