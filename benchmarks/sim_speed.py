@@ -22,8 +22,9 @@ than wall time when the machine is shared. ``--profile FILE`` also runs cProfile
 loop and writes the top functions (by cumulative and by own time) to FILE and the raw statistics
 beside it (FILE.pstats); it slows the run, so its ``sim_speedup`` is not comparable.
 ``--rounds-log FILE`` writes one JSON line per dispatch round (store, simulated instant, whether it
-searched or rebased, orders planned and postponed, solve and round milliseconds), to tell which
-stores and hours a day's dispatch time goes to; the writing is outside the timed call.
+searched or rebased, orders planned and postponed, how many postponed for each of the planner's
+reasons, solve and round milliseconds), to tell which stores and hours a day's dispatch time goes
+to, and why an order waits; the writing is outside the timed call.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import io
 import json
 import pstats
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -146,6 +148,7 @@ def rounds_logged(path: Path | None) -> Iterator[None]:
                 "rebased": summary.rebased,
                 "planned": len(summary.planned),
                 "postponed": len(summary.postponed),
+                "why_postponed": dict(Counter(p.reason.value for p in summary.postponed)),
                 "solve_ms": round(summary.solve_ms, 2),
                 "tick_ms": round(summary.tick_ms, 2),
             }
