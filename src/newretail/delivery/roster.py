@@ -38,7 +38,8 @@ _FREE_AT = select(couriers.c.id, couriers.c.free_at, couriers.c.capacity_totes, 
     couriers.c.on_shift.is_(True),
 )
 # The store's rostered shifts that end after ``since`` and start before ``until``, with the
-# couriers' payloads: a courier off shift now counts from its rostered start.
+# couriers' payloads: a courier off shift now counts from its rostered start. _availability unpacks
+# each row in this column order.
 _ROSTER = (
     select(
         rostered_shifts.c.courier_id,
