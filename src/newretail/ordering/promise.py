@@ -513,8 +513,9 @@ def _our_departure(
         # max(ready, free at) never falls along the sorted list: the first courier who can take
         # ours is the earliest departure.
         for at, fits, which in couriers:
-            if fits and on_shift_at(which, max(ready, at)):
-                return max(ready, at)
+            leaving = max(ready, at)
+            if fits and on_shift_at(which, leaving):
+                return leaving
         return None
 
     share = load.orders_per_trip
